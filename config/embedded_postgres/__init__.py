@@ -1,0 +1,1 @@
+"""Django database backend: PostgreSQL started on first connection from the pgserver wheel."""

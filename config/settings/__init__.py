@@ -1,0 +1,1 @@
+"""Settings: ``base`` reads the environment, ``local`` is for development, ``test`` for pytest."""

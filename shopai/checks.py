@@ -1,0 +1,95 @@
+"""System checks with stable ids; see README "System checks" for what each means."""
+
+from __future__ import annotations
+
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import connections
+from django.db.utils import DatabaseError
+
+
+@checks.register()
+def check_product_model(app_configs=None, **kwargs):
+    from .conf import get_product_model, shopai_settings
+
+    try:
+        model = get_product_model()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint='Example: SHOPAI = {"PRODUCT_MODEL": "store.Product"}', id="shopai.E001")]
+    errors = []
+    paths = list(shopai_settings.PRODUCT_TEXT_FIELDS) + list(shopai_settings.PRODUCT_FIELDS.values())
+    for path in paths:
+        first = path.split(".")[0]
+        try:
+            model._meta.get_field(first)
+        except FieldDoesNotExist:
+            if not hasattr(model, first):
+                errors.append(
+                    checks.Error(
+                        f"{model._meta.label} has no field or attribute {first!r} (from SHOPAI setting path {path!r}).",
+                        hint="Fix PRODUCT_TEXT_FIELDS / PRODUCT_FIELDS in SHOPAI.",
+                        id="shopai.E006",
+                    )
+                )
+    return errors
+
+
+@checks.register()
+def check_embedding_backends(app_configs=None, **kwargs):
+    from .backends import backend_class
+    from .conf import shopai_settings
+    from .models import EMBEDDING_DIMENSIONS
+
+    errors = []
+    for alias in shopai_settings.EMBEDDINGS:
+        try:
+            cls, config = backend_class("EMBEDDINGS", alias)
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), id="shopai.E002"))
+            continue
+        dims = int(config.get("dimensions", getattr(cls, "default_dimensions", EMBEDDING_DIMENSIONS)))
+        if dims != EMBEDDING_DIMENSIONS:
+            errors.append(
+                checks.Error(
+                    f"Embedding backend {alias!r} produces {dims}-d vectors "
+                    f"but shopai stores {EMBEDDING_DIMENSIONS}-d.",
+                    hint="Pick a 384-d model (all-MiniLM-L6-v2, multilingual-e5-small) or change "
+                    "shopai.models.EMBEDDING_DIMENSIONS with a migration.",
+                    id="shopai.E003",
+                )
+            )
+    if "default" not in shopai_settings.EMBEDDINGS:
+        errors.append(checks.Error('SHOPAI["EMBEDDINGS"] needs a "default" backend.', id="shopai.E002"))
+    return errors
+
+
+@checks.register(checks.Tags.database)
+def check_database(app_configs=None, databases=None, **kwargs):
+    errors = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            errors.append(
+                checks.Error(
+                    f"Database {alias!r} is {connection.vendor}; shopai needs PostgreSQL with pgvector.",
+                    id="shopai.E004",
+                )
+            )
+            continue
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'")
+                row = cursor.fetchone()
+        except DatabaseError as exc:
+            errors.append(checks.Error(f"Could not query database {alias!r}: {exc}", id="shopai.E005"))
+            continue
+        if row is None:
+            errors.append(
+                checks.Error(
+                    f"The pgvector extension is not available on database {alias!r}.",
+                    hint="Install pgvector (e.g. the pgvector/pgvector Docker image) or unset DATABASE_URL "
+                    "to use the embedded server.",
+                    id="shopai.E005",
+                )
+            )
+    return errors

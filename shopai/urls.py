@@ -1,0 +1,11 @@
+"""shopai's storefront pages; the host mounts them, e.g. at /shopai/."""
+
+from django.urls import path
+
+from shopai import views
+
+app_name = "shopai"
+
+urlpatterns = [
+    path("search/", views.search, name="search"),
+]

@@ -1,0 +1,1 @@
+"""Demo shop that uses shopai the way a real store would."""

@@ -1,0 +1,141 @@
+"""Create or update products from a CSV file, row by row, rejecting bad rows with a reason."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO
+
+from django.db import transaction
+
+from store.models import Category, Product
+
+REQUIRED_COLUMNS = ("sku", "name", "category", "price", "description")
+OPTIONAL_COLUMNS = ("stock", "language", "attributes")
+LANGUAGES = {choice.value for choice in Product.Language}
+
+
+class CatalogFormatError(ValueError):
+    """The file as a whole cannot be read (missing columns, not CSV)."""
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+
+def _clean(row: dict[str, str]) -> dict:
+    """Validate one row; raises ValueError with a reason a person can fix."""
+    values = {key: (row.get(key) or "").strip() for key in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+    for key in ("sku", "name", "category"):
+        if not values[key]:
+            raise ValueError(f"{key} is empty")
+    if len(values["sku"]) > 64:
+        raise ValueError("sku is longer than 64 characters")
+    if len(values["name"]) > 200:
+        raise ValueError("name is longer than 200 characters")
+    try:
+        price = Decimal(values["price"])
+    except InvalidOperation:
+        raise ValueError(f"price {values['price']!r} is not a number (use e.g. 19.99)") from None
+    if not price.is_finite() or price < 0:
+        raise ValueError(f"price {values['price']!r} must be zero or more")
+    if price.as_tuple().exponent < -2:
+        raise ValueError(f"price {values['price']!r} has more than 2 decimal places")
+    cleaned = {
+        "sku": values["sku"],
+        "name": values["name"],
+        "category": values["category"],
+        "price": price.quantize(Decimal("0.01")),
+        "description": values["description"],
+    }
+    if values["stock"]:
+        try:
+            stock = int(values["stock"])
+        except ValueError:
+            raise ValueError(f"stock {values['stock']!r} is not a whole number") from None
+        if stock < 0:
+            raise ValueError("stock cannot be negative")
+        cleaned["stock"] = stock
+    if values["language"]:
+        if values["language"] not in LANGUAGES:
+            raise ValueError(f"language {values['language']!r} is not one of {sorted(LANGUAGES)}")
+        cleaned["language"] = values["language"]
+    if values["attributes"]:
+        try:
+            attributes = json.loads(values["attributes"])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"attributes is not valid JSON ({exc.msg})") from None
+        if not isinstance(attributes, dict):
+            raise ValueError('attributes must be a JSON object like {"color": "red"}')
+        cleaned["attributes"] = attributes
+    return cleaned
+
+
+def _rows(handle: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(handle)
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise CatalogFormatError(
+            f"The file lacks the column(s) {', '.join(missing)}; the header must contain "
+            f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)})."
+        )
+    reader.fieldnames = header
+    line = reader.line_num
+    for row in reader:
+        yield line + 1, row
+        line = reader.line_num
+
+
+def import_catalog(handle: IO[str], *, progress=None) -> ImportReport:
+    """Create or update products by sku. Idempotent: a second run reports everything unchanged.
+
+    Each row is applied in its own savepoint, so a row that fails leaves nothing
+    behind; the whole file is one transaction, so its products are embedded in
+    a few batches once it commits.
+    """
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    with transaction.atomic():
+        for line, row in _rows(handle):
+            if progress:
+                progress(1)
+            if None in row:
+                report.rejected.append((line, "the row has more fields than the header"))
+                continue
+            try:
+                data = _clean(row)
+                if data["sku"] in seen:
+                    raise ValueError(f"sku {data['sku']} already appeared on line {seen[data['sku']]}")
+                seen[data["sku"]] = line
+                with transaction.atomic():
+                    outcome = _apply(data)
+            except ValueError as exc:
+                report.rejected.append((line, str(exc)))
+                continue
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _apply(data: dict) -> str:
+    category = Category.from_path(data.pop("category"))
+    sku = data.pop("sku")
+    product = Product.objects.filter(sku=sku).first()
+    if product is None:
+        Product.objects.create(sku=sku, category=category, **data)
+        return "created"
+    data["category"] = category
+    changed = [name for name, value in data.items() if getattr(product, name) != value]
+    if not changed:
+        return "unchanged"
+    for name in changed:
+        setattr(product, name, data[name])
+    product.save(update_fields=[*changed, "updated_at"])
+    return "updated"

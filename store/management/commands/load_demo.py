@@ -1,0 +1,82 @@
+"""Load the demo shop (catalogue, customers, orders, browsing) into an empty database."""
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from store.catalog_import import import_catalog
+from store.models import Order, OrderItem, Product, ProductView
+
+CATALOG = Path(__file__).resolve().parents[2] / "demo_data" / "catalog.csv"
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "shopai-demo"  # local demo only; printed by `make demo`
+CUSTOMERS = [  # username, first name, interests (category words)
+    ("alice", "Alice", ["Outdoor", "Sports"]),
+    ("bob", "Bob", ["Electronics", "Office"]),
+    ("carmen", "Carmen", ["Beauty", "Home", "Grocery"]),
+    ("chenwei", "陈伟", ["数码", "食品", "户外"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Fill an empty database with the demo shop; does nothing if products already exist (unless --force)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Load even if the catalogue is not empty.")
+
+    def handle(self, *args, **options):
+        self._ensure_admin()
+        if Product.objects.exists() and not options["force"]:
+            self.stdout.write("Catalogue already has products; demo data not loaded.")
+            return
+        with CATALOG.open(encoding="utf-8", newline="") as handle:
+            report = import_catalog(handle)
+        self.stdout.write(f"Catalogue: {report.created} created, {report.updated} updated.")
+        self._customers()
+
+    def _ensure_admin(self):
+        User = get_user_model()
+        if not User.objects.filter(username=ADMIN_USERNAME).exists():
+            User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+            self.stdout.write(f"Created superuser {ADMIN_USERNAME}.")
+
+    @transaction.atomic
+    def _customers(self):
+        User = get_user_model()
+        rng = random.Random(7)
+        now = timezone.now()
+        for username, first_name, interests in CUSTOMERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first_name, "email": f"{username}@example.com"}
+            )
+            if created:
+                user.set_password("shopper-demo")
+                user.save()
+            liked = [
+                product
+                for product in Product.objects.select_related("category", "category__parent")
+                if any(word in product.category.full_name for word in interests)
+            ]
+            rng.shuffle(liked)
+            for product in liked[:12]:
+                view = ProductView.objects.create(user=user, product=product)
+                ProductView.objects.filter(pk=view.pk).update(viewed_at=now - timedelta(hours=rng.randint(1, 400)))
+            statuses = [Order.Status.DELIVERED, Order.Status.SHIPPED, Order.Status.PAID]
+            for number, status in enumerate(statuses):
+                items = liked[number * 2 : number * 2 + 2]
+                if not items:
+                    continue
+                order = Order.objects.create(
+                    user=user,
+                    status=status,
+                    tracking_number=f"TRK{user.pk:03d}{number:04d}" if status != Order.Status.PAID else "",
+                )
+                Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(days=30 - number * 10))
+                for product in items:
+                    OrderItem.objects.create(order=order, product=product, quantity=1, unit_price=product.price)
+        self.stdout.write(f"Customers: {', '.join(name for name, _, _ in CUSTOMERS)} (password shopper-demo).")

@@ -1,0 +1,1 @@
+"""A product model shopai has never seen, shaped differently from the demo store's."""
