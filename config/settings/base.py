@@ -3,6 +3,9 @@
 import os
 from pathlib import Path
 
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
 from config.services import database_settings, redis_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,6 +85,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": _redis["cache"],
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shopai"),
+        # Fail fast when Redis is down: a request must not hang on a counter or throttle.
+        "OPTIONS": {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 2,
+            "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        },
     }
 }
 
@@ -106,6 +115,15 @@ STATIC_ROOT = BASE_DIR / ".data" / "static"
 # --- Celery: real workers on named queues, Redis as broker -----------------------
 CELERY_BROKER_URL = _redis["broker"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up fast when the broker is down: the save still succeeds and the
+# product is marked stale for the periodic sweep (workers keep their own reconnect loop).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "socket_connect_timeout": 2,
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

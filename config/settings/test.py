@@ -7,12 +7,20 @@ tests sets SHOPAI_TEST_WORKER=1 so that it opens the test database.
 
 import os
 
+from config.embedded import start_redis
+
 from .base import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "shopai-test"  # noqa: F405
+if not os.environ.get("REDIS_URL"):
+    # A Redis server of their own: tests never see (or feed) the demo's queues, and may
+    # stop it to show what happens when the broker is down.
+    _test_redis = redis_urls(os.environ, start_embedded=lambda: start_redis("redis-test"))  # noqa: F405
+    CACHES["default"]["LOCATION"] = _test_redis["cache"]  # noqa: F405
+    CELERY_BROKER_URL = _test_redis["broker"]
 DATABASES["default"]["TEST"] = {"NAME": "test_shopai"}  # noqa: F405
 if os.environ.get("SHOPAI_TEST_WORKER"):
     DATABASES["default"]["NAME"] = "test_shopai"  # noqa: F405
