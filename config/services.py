@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 EMBEDDED_ENGINE = "config.embedded_postgres"
 
@@ -52,8 +52,10 @@ def redis_urls(environ: Mapping[str, str], *, start_embedded=None) -> dict[str, 
         if scheme not in {"redis", "rediss", "unix"}:
             raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix:// (got {url!r}).")
         if scheme == "unix":
-            path = urlsplit(url).path
-            return {"cache": url, "broker": f"redis+socket://{path}"}
+            parts = urlsplit(url)
+            db = parse_qs(parts.query).get("db", [""])[0]
+            broker = f"redis+socket://{parts.path}" + (f"?virtual_host={db}" if db else "")
+            return {"cache": url, "broker": broker}
         return {"cache": url, "broker": url}
     if start_embedded is None:
         from config.embedded import start_redis as start_embedded

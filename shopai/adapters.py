@@ -6,6 +6,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .conf import get_product_model, shopai_settings
@@ -35,8 +36,26 @@ class ProductAdapter:
         return get_product_model()
 
     def get_queryset(self) -> models.QuerySet:
-        """Every product that should have an embedding."""
-        return self.model._default_manager.all()
+        """Every product that should have an embedding, with the relations its text reads."""
+        return self.model._default_manager.select_related(*self._text_relations())
+
+    def _text_relations(self) -> list[str]:
+        """Foreign keys named by dotted PRODUCT_TEXT_FIELDS paths ("category.name" → "category")."""
+        relations = []
+        for path in shopai_settings.PRODUCT_TEXT_FIELDS:
+            model, chain = self.model, []
+            for part in path.split(".")[:-1]:
+                try:
+                    field = model._meta.get_field(part)
+                except FieldDoesNotExist:
+                    break
+                if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+                    break
+                chain.append(part)
+                model = field.related_model
+            if chain:
+                relations.append("__".join(chain))
+        return relations
 
     def get_searchable_queryset(self) -> models.QuerySet:
         """Products a shopper may see in results."""

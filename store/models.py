@@ -15,6 +15,8 @@ class Category(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, allow_unicode=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    # "Men / Tops / Hoodies", kept in step on save so a product's text needs one join, not one per level.
+    full_name = models.CharField(max_length=500, editable=False, default="")
 
     class Meta:
         verbose_name_plural = "categories"
@@ -23,6 +25,10 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs):
+        self.full_name = f"{self.parent.full_name} / {self.name}" if self.parent else self.name
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("store:category", args=[self.pk])
@@ -34,10 +40,6 @@ class Category(models.Model):
             chain.append(node)
             node = node.parent
         return chain[::-1]
-
-    @property
-    def full_name(self) -> str:
-        return " / ".join(node.name for node in self.ancestors)
 
     def descendant_ids(self) -> list[int]:
         ids, frontier = [self.pk], [self.pk]

