@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from config.embedded import redis_socket_path
 from shopai import stats
@@ -49,7 +49,7 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "SHOPAI_TEST_WORKER": "1",
+        "SHOPAI_TEST_WORKER": connection.settings_dict["NAME"],  # the test database
         "SHOPAI_TEST_EMBEDDINGS": "minilm",
         "REDIS_URL": f"unix://{redis_socket_path(TEST_REDIS)}",
     }

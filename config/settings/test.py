@@ -2,7 +2,7 @@
 
 Unit tests use the deterministic fake embedding backend; tests marked
 ``integration`` switch to the real MiniLM model. A Celery worker started by the
-tests sets SHOPAI_TEST_WORKER=1 so that it opens the test database.
+tests sets SHOPAI_TEST_WORKER to the test database's name so that it opens it.
 """
 
 import os
@@ -23,7 +23,7 @@ if not os.environ.get("REDIS_URL"):
     CELERY_BROKER_URL = _test_redis["broker"]
 DATABASES["default"]["TEST"] = {"NAME": "test_shopai"}  # noqa: F405
 if os.environ.get("SHOPAI_TEST_WORKER"):
-    DATABASES["default"]["NAME"] = "test_shopai"  # noqa: F405
+    DATABASES["default"]["NAME"] = os.environ["SHOPAI_TEST_WORKER"]  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
     from celery.signals import task_prerun
 

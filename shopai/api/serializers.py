@@ -16,7 +16,10 @@ class SearchQuerySerializer(serializers.Serializer):
     k = serializers.IntegerField(
         required=False,
         min_value=1,
-        error_messages={"invalid": "k must be a whole number of results, e.g. k=10."},
+        error_messages={
+            "invalid": "k must be a whole number of results, e.g. k=10.",
+            "min_value": "k must be at least 1.",
+        },
     )
 
     def validate_q(self, value: str) -> str:

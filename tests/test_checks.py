@@ -1,0 +1,74 @@
+"""System checks catch configuration mistakes before the shop runs."""
+
+import pytest
+from django.core import checks
+
+from shopai.checks import check_database, check_embedding_backends, check_product_model
+
+
+def ids(errors):
+    return [error.id for error in errors]
+
+
+def test_the_demo_configuration_passes_every_check(db):
+    assert check_product_model() == []
+    assert check_embedding_backends() == []
+    assert check_database(databases=["default"]) == []
+    assert not [message for message in checks.run_checks(databases=["default"]) if message.id.startswith("shopai")]
+
+
+@pytest.mark.parametrize("label", [None, "store.Nope", "not-a-label"])
+def test_missing_or_unknown_product_model_is_E001(settings, label):
+    settings.SHOPAI = {**settings.SHOPAI, "PRODUCT_MODEL": label}
+
+    errors = check_product_model()
+
+    assert ids(errors) == ["shopai.E001"]
+    assert "PRODUCT_MODEL" in errors[0].msg
+
+
+def test_text_field_the_model_lacks_is_E006(settings):
+    settings.SHOPAI = {**settings.SHOPAI, "PRODUCT_TEXT_FIELDS": ["name", "colour_story"]}
+
+    errors = check_product_model()
+
+    assert ids(errors) == ["shopai.E006"]
+    assert "colour_story" in errors[0].msg
+
+
+def test_backend_that_cannot_be_imported_is_E002(settings):
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "EMBEDDINGS": {"default": {"CLASS": "shopai.backends.embeddings.NoSuchBackend"}},
+    }
+
+    errors = check_embedding_backends()
+
+    assert ids(errors) == ["shopai.E002"]
+    assert "NoSuchBackend" in errors[0].msg
+
+
+def test_backend_with_other_dimensions_is_E003(settings):
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "EMBEDDINGS": {
+            "default": {
+                "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
+                "CONFIG": {"model": "intfloat/e5-base", "dimensions": 768},
+            }
+        },
+    }
+
+    errors = check_embedding_backends()
+
+    assert ids(errors) == ["shopai.E003"]
+    assert "768" in errors[0].msg and "384" in errors[0].msg
+
+
+def test_pgvector_is_really_installed_in_the_database(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        (version,) = cursor.fetchone()
+    assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 8)

@@ -1,0 +1,75 @@
+"""shopai works with a product model it has never seen: UUID keys, other field names, cents."""
+
+import pytest
+from django.db import transaction
+
+from shopai.checks import check_product_model
+from shopai.conf import get_product_adapter
+from shopai.models import ProductEmbedding
+from shopai.services import embeddings
+from tests.brokers import broker_client, queued_product_batches
+from tests.testapp.models import Gadget, Maker
+
+GADGET_SETTINGS = {
+    "PRODUCT_MODEL": "testapp.Gadget",
+    "PRODUCT_FIELDS": {"sku": "code", "name": "title", "price": "price_label"},
+    "PRODUCT_TEXT_FIELDS": ["title", "maker.label", "blurb"],
+    "SEARCHABLE_FILTER": {"available": True},
+}
+
+
+@pytest.fixture
+def gadget_shop(settings):
+    settings.SHOPAI = {**settings.SHOPAI, **GADGET_SETTINGS}
+
+
+@pytest.fixture
+def gadgets(db, gadget_shop):
+    acme = Maker.objects.create(label="Acme Audio")
+    items = [
+        Gadget.objects.create(code="G-1", title="Noise cancelling headphones", blurb="Over-ear, 30h battery.",
+                              maker=acme, cost_cents=19900),
+        Gadget.objects.create(code="G-2", title="Espresso grinder", blurb="Conical burrs.", cost_cents=8900),
+        Gadget.objects.create(code="G-3", title="Studio headphones", blurb="Retired model.", maker=acme,
+                              cost_cents=9900, available=False),
+    ]  # fmt: skip
+    embeddings.embed_products(product_pks=[g.pk for g in items])
+    return items
+
+
+def test_checks_accept_the_gadget_configuration(gadget_shop, db):
+    assert check_product_model() == []
+
+
+def test_text_follows_the_configured_relation(gadgets):
+    assert (
+        get_product_adapter().get_text(gadgets[0]) == "Noise cancelling headphones\nAcme Audio\nOver-ear, 30h battery."
+    )
+
+
+def test_embeddings_are_keyed_by_uuid(gadgets):
+    assert set(ProductEmbedding.objects.values_list("object_pk", flat=True)) == {str(g.pk) for g in gadgets}
+
+
+def test_search_api_returns_gadgets_with_mapped_fields(client, gadgets):
+    body = client.get("/api/shopai/search", {"q": "headphones", "k": 5}).json()
+
+    assert body["count"] == 2  # the unavailable one is filtered out
+    first = body["results"][0]
+    assert first["id"] == str(gadgets[0].uid)
+    assert first["sku"] == "G-1" and first["name"] == "Noise cancelling headphones" and first["price"] == "199.00"
+    assert first["url"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_gadget_queues_it_and_deleting_it_drops_its_vector(gadget_shop):
+    broker_client().delete("embeddings")
+    with transaction.atomic():
+        gadget = Gadget.objects.create(code="G-9", title="Desk fan", blurb="Quiet.", cost_cents=2500)
+    assert queued_product_batches() == [[str(gadget.pk)]]
+    embeddings.embed_products(product_pks=[gadget.pk])
+
+    gadget.delete()
+
+    assert not ProductEmbedding.objects.exists()
+    broker_client().delete("embeddings")

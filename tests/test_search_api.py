@@ -1,0 +1,96 @@
+"""GET /api/shopai/search: results a shopper can use, and 400s a person can act on."""
+
+import pytest
+from django.urls import reverse
+
+from shopai.services import embeddings
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/shopai/search"
+
+
+@pytest.fixture
+def catalogue(make_product):
+    products = {
+        "jacket": make_product(name="Waterproof hiking jacket", description="Taped seams, hood, breathable."),
+        "boots": make_product(name="Leather hiking boots", description="Ankle support for rocky trails."),
+        "pan": make_product(name="Frying pan", description="Non-stick pan for the kitchen.", category="Home/Kitchen"),
+        "hidden": make_product(name="Waterproof hiking jacket (old)", description="Discontinued.", is_active=False),
+    }
+    embeddings.embed_products(product_pks=[p.pk for p in products.values()])
+    return products
+
+
+def test_results_are_ranked_by_meaning_with_the_fields_a_shop_shows(client, catalogue):
+    response = client.get(URL, {"q": "waterproof jacket", "k": 3})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["query"] == "waterproof jacket"
+    assert body["count"] == len(body["results"]) == 3
+    first = body["results"][0]
+    jacket = catalogue["jacket"]
+    assert first == {
+        "id": str(jacket.pk),
+        "sku": jacket.sku,
+        "name": "Waterproof hiking jacket",
+        "price": "10.00",
+        "url": jacket.get_absolute_url(),
+        "score": first["score"],
+    }
+    scores = [hit["score"] for hit in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_inactive_products_never_appear(client, catalogue):
+    body = client.get(URL, {"q": "waterproof hiking jacket old discontinued", "k": 10}).json()
+
+    assert str(catalogue["hidden"].pk) not in {hit["id"] for hit in body["results"]}
+    assert body["count"] == 3
+
+
+def test_default_k_is_ten(client, make_product):
+    products = [make_product(name=f"Candle {i}") for i in range(12)]
+    embeddings.embed_products(product_pks=[p.pk for p in products])
+
+    assert client.get(URL, {"q": "candle"}).json()["count"] == 10
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "Add a search text"),
+        ({"q": ""}, "search text is empty"),
+        ({"q": "   "}, "search text is empty"),
+        ({"q": "x" * 301}, "shorten it to at most 300"),
+        ({"q": "jacket", "k": "ten"}, "k must be a whole number"),
+        ({"q": "jacket", "k": "0"}, "k must be at least 1"),
+        ({"q": "jacket", "k": "101"}, "k can be at most 100"),
+    ],
+)
+def test_bad_input_gets_a_400_with_a_message(client, params, message):
+    response = client.get(URL, params)
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+def test_too_many_requests_get_a_429_with_a_wait_hint(client, catalogue, settings):
+    settings.SHOPAI = {**settings.SHOPAI, "THROTTLE_RATES": {"search": "2/minute"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    statuses = [client.get(URL, {"q": "boots"}).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert "try again in" in client.get(URL, {"q": "boots"}).json()["error"]
+
+
+def test_openapi_schema_documents_the_search_endpoint(client):
+    response = client.get(reverse("schema"), HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    operation = schema["paths"]["/api/shopai/search"]["get"]
+    assert {param["name"] for param in operation["parameters"]} >= {"q", "k"}
