@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from store.demo_accounts import ADMIN_PASSWORD, ADMIN_USERNAME, SHOPPER_PASSWORD
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
@@ -32,43 +34,6 @@ def main() -> int:
     print("▶ Building the search index (only products not yet embedded)…", flush=True)
     manage("shopai_reindex")
 
-    children: list[subprocess.Popen] = []
-    worker = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            "default,embeddings,generation",
-            "--concurrency",
-            "1",
-            "--schedule",
-            str(BASE_DIR / ".data" / "celerybeat-schedule"),
-        ],
-        cwd=BASE_DIR,
-    )
-    children.append(worker)
-    web = subprocess.Popen([PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=BASE_DIR)
-    children.append(web)
-
-    from store.management.commands.load_demo import ADMIN_PASSWORD, ADMIN_USERNAME
-
-    print(
-        "\n"
-        f"  Shop:   http://{HOST}:{PORT}/\n"
-        f"  Admin:  http://{HOST}:{PORT}/admin/   login {ADMIN_USERNAME} / {ADMIN_PASSWORD}\n"
-        f"  API:    http://{HOST}:{PORT}/api/shopai/search?q=waterproof+jacket+for+hiking\n"
-        f"  Schema: http://{HOST}:{PORT}/api/schema/\n"
-        "  Web server and Celery worker (with beat) are running. Press Ctrl-C to stop everything.\n",
-        flush=True,
-    )
-
     stopping = False
 
     def stop(signum, frame):
@@ -77,7 +42,43 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    children: list[subprocess.Popen] = []
     try:
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--beat",
+                    "--loglevel",
+                    "INFO",
+                    "--queues",
+                    "default,embeddings,generation",
+                    "--concurrency",
+                    "1",
+                    "--schedule",
+                    str(BASE_DIR / ".data" / "celerybeat-schedule"),
+                ],
+                cwd=BASE_DIR,
+            )  # fmt: skip
+        )
+        children.append(
+            subprocess.Popen([PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=BASE_DIR)
+        )
+        print(
+            "\n"
+            f"  Shop:     http://{HOST}:{PORT}/\n"
+            f"  Admin:    http://{HOST}:{PORT}/admin/   login {ADMIN_USERNAME} / {ADMIN_PASSWORD}\n"
+            f"  Shoppers: alice, bob, carmen, chenwei / {SHOPPER_PASSWORD}\n"
+            f"  API:      http://{HOST}:{PORT}/api/shopai/search?q=waterproof+jacket+for+hiking\n"
+            f"  Schema:   http://{HOST}:{PORT}/api/schema/\n"
+            "  Web server and Celery worker (with beat) are running. Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
     finally:

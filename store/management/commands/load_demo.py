@@ -10,11 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from store.catalog_import import import_catalog
+from store.demo_accounts import ADMIN_PASSWORD, ADMIN_USERNAME, SHOPPER_PASSWORD
 from store.models import Order, OrderItem, Product, ProductView
 
 CATALOG = Path(__file__).resolve().parents[2] / "demo_data" / "catalog.csv"
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "shopai-demo"  # local demo only; printed by `make demo`
 CUSTOMERS = [  # username, first name, interests (category words)
     ("alice", "Alice", ["Outdoor", "Sports"]),
     ("bob", "Bob", ["Electronics", "Office"]),
@@ -54,9 +53,10 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first_name, "email": f"{username}@example.com"}
             )
-            if created:
-                user.set_password("shopper-demo")
-                user.save()
+            if not created and user.orders.exists():
+                continue  # --force on a loaded shop: keep this shopper's history as it is
+            user.set_password(SHOPPER_PASSWORD)
+            user.save()
             liked = [
                 product
                 for product in Product.objects.select_related("category", "category__parent")
@@ -79,4 +79,4 @@ class Command(BaseCommand):
                 Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(days=30 - number * 10))
                 for product in items:
                     OrderItem.objects.create(order=order, product=product, quantity=1, unit_price=product.price)
-        self.stdout.write(f"Customers: {', '.join(name for name, _, _ in CUSTOMERS)} (password shopper-demo).")
+        self.stdout.write(f"Customers: {', '.join(name for name, _, _ in CUSTOMERS)} (password {SHOPPER_PASSWORD}).")
