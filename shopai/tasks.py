@@ -9,7 +9,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from shopai.backends import BackendError
-from shopai.services import embeddings
+from shopai.services import embeddings, faqs
 
 logger = logging.getLogger(__name__)
 
@@ -45,5 +45,19 @@ def embed_products_task(self, product_pks: list[str], force: bool = False) -> di
 
 @shared_task(name="shopai.tasks.sweep_stale_embeddings")
 def sweep_stale_embeddings() -> int:
-    """Periodic: queue products whose embedding is missing or stale."""
-    return embeddings.sweep_stale_embeddings()
+    """Periodic: queue products and FAQs whose embeddings are missing, stale or outdated."""
+    return embeddings.sweep_stale_embeddings() + faqs.sweep_faqs()
+
+
+@shared_task(
+    bind=True,
+    name="shopai.tasks.embed_faqs",
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def embed_faqs_task(self, faq_ids: list[int]) -> dict:
+    """Re-embed these FAQs' phrasings that changed (idempotent)."""
+    return asdict(faqs.embed_faqs(faq_ids=faq_ids))

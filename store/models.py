@@ -112,6 +112,9 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order {self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("store:orders") + f"#order-{self.pk}"
+
     @property
     def total(self) -> Decimal:
         return sum((item.unit_price * item.quantity for item in self.items.all()), Decimal("0"))

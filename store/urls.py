@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("category/<int:pk>/", views.category, name="category"),
     path("product/<int:pk>/", views.product, name="product"),
+    path("account/orders/", views.orders, name="orders"),
 ]

@@ -1,9 +1,10 @@
 """Storefront pages: catalogue, category, product."""
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from store.models import Category, Product, ProductView
+from store.models import Category, Order, Product, ProductView
 
 
 def home(request):
@@ -24,3 +25,9 @@ def product(request, pk: int):
     if request.user.is_authenticated:
         ProductView.objects.create(user=request.user, product=item)
     return render(request, "store/product_detail.html", {"product": item})
+
+
+@login_required
+def orders(request):
+    items = Order.objects.filter(user=request.user).prefetch_related("items__product")
+    return render(request, "store/orders.html", {"orders": items})

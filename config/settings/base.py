@@ -162,6 +162,15 @@ SHOPAI = {
     "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
     "PRODUCT_TEXT_FIELDS": ["name", "category.full_name", "description"],
     "SEARCHABLE_FILTER": {"is_active": True},
+    "ORDER_MODEL": "store.Order",
+    "ASSISTANT": {
+        "LINKS": {
+            "orders": "store:orders",
+            "returns": "store:orders",
+            "contact": "mailto:support@trailhead-home.example",
+            "login": "login",
+        },
+    },
 }
 
 LOGGING = {

@@ -36,7 +36,10 @@ if os.environ.get("SHOPAI_TEST_WORKER"):
         ContentType.objects.clear_cache()
 
 
-FAKE_EMBEDDINGS = {"default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}}}
+FAKE_EMBEDDINGS = {
+    "default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}},
+    "multilingual": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {"name": "fake-multi"}},
+}
 MINILM_EMBEDDINGS = {
     "default": {
         "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
@@ -46,6 +49,7 @@ MINILM_EMBEDDINGS = {
 SHOPAI = {  # noqa: F405
     **SHOPAI,  # noqa: F405
     "EMBEDDINGS": MINILM_EMBEDDINGS if os.environ.get("SHOPAI_TEST_EMBEDDINGS") == "minilm" else FAKE_EMBEDDINGS,
-    "THROTTLE_RATES": {"search": "10000/minute"},
+    "THROTTLE_RATES": {"search": "10000/minute", "ask": "10000/minute", "feedback": "10000/minute"},
+    "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.FakeSentimentBackend", "CONFIG": {}}},
 }
 CELERY_BEAT_SCHEDULE = {}

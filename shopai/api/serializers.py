@@ -50,3 +50,71 @@ class SearchResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     count = serializers.IntegerField()
     results = ProductHitSerializer(many=True)
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, lists and objects instead of turning them into text."""
+
+    default_error_messages = {"not_a_string": "must be text (a JSON string)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class AskSerializer(serializers.Serializer):
+    question = StrictCharField(
+        trim_whitespace=True,
+        error_messages={
+            "required": 'Send your question as JSON, e.g. {"question": "Where is my order 1234?"}.',
+            "blank": "The question is empty; type what you would like to know.",
+            "not_a_string": "The question must be text (a JSON string).",
+        },
+    )
+    session_id = StrictCharField(
+        required=False,
+        max_length=64,
+        error_messages={
+            "max_length": "session_id can be at most 64 characters; reuse the one the previous answer gave you.",
+            "not_a_string": "session_id must be text (a JSON string).",
+        },
+    )
+
+    def validate_question(self, value: str) -> str:
+        limit = int(shopai_settings.ASSISTANT["MAX_QUESTION_LENGTH"])
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"The question is {len(value)} characters long; please keep it under {limit}."
+            )
+        return value
+
+
+class FeedbackSerializer(serializers.Serializer):
+    helpful = serializers.BooleanField(
+        error_messages={
+            "required": 'Say whether the answer helped: {"helpful": true} or {"helpful": false}.',
+            "invalid": 'helpful must be true or false, e.g. {"helpful": true}.',
+        }
+    )
+    session_id = StrictCharField(required=False, max_length=64)
+
+
+class SentimentSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class AskResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Use it to send feedback.")
+    session_id = serializers.CharField()
+    reply = serializers.CharField()
+    answer = serializers.CharField(allow_null=True, help_text="The supporting sentence from the shop's own text.")
+    confidence = serializers.FloatField()
+    intent = serializers.CharField()
+    sentiment = SentimentSerializer()
+    handoff = serializers.BooleanField()
+    handoff_reason = serializers.CharField()
+    sources = serializers.ListField(child=serializers.DictField())
+    links = serializers.ListField(child=serializers.DictField())
+    language = serializers.CharField()

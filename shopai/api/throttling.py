@@ -20,3 +20,11 @@ class ShopAIThrottle(SimpleRateThrottle):
 
 class SearchThrottle(ShopAIThrottle):
     scope = "search"
+
+
+class AskThrottle(ShopAIThrottle):
+    scope = "ask"
+
+
+class FeedbackThrottle(ShopAIThrottle):
+    scope = "feedback"

@@ -61,6 +61,12 @@ class EmbeddingBackend:
     def embed_query(self, text: str) -> np.ndarray:
         return _normalise(self._encode([text], is_query=True))[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several questions at once (e.g. classifier training examples or an evaluation set)."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return _normalise(self._encode(list(texts), is_query=True))
+
 
 def _normalise(vectors: Any) -> np.ndarray:
     array = np.asarray(vectors, dtype=np.float32)

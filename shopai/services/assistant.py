@@ -1,0 +1,280 @@
+"""The customer-service assistant: intent, FAQ answer with calibrated confidence, mood, orders, handoff.
+
+Replies are composed only from stored text (FAQ answers, product descriptions, order
+records) and fixed phrases; nothing is generated, so nothing is invented.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.urls import NoReverseMatch, reverse
+
+from shopai.backends import get_backend
+from shopai.backends.sentiment import Sentiment
+from shopai.conf import get_order_adapter, shopai_settings
+from shopai.language import detect_language, split_sentences
+from shopai.models import Exchange
+from shopai.redaction import redact
+from shopai.services import products_qa
+from shopai.services.faqs import FAQHit, assistant_backend, retrieve_faqs
+from shopai.services.intents import get_intent_classifier
+
+FAQ_INTENTS = {"faq", "shipping", "payment", "account", "return_refund", "cancel_order", "out_of_scope"}
+ORDER_NUMBER = re.compile(r"(?:#|\b|(?<=[号单]))(\d{3,12})\b")
+
+PHRASES = {
+    "en": {
+        "sorry": "I'm sorry about the trouble.",
+        "offer_human": "If you'd rather talk to a person, just say so and I'll hand you over.",
+        "handoff": "I've passed your message to our customer service team; a colleague will get back to you.",
+        "not_sure": "I'm not sure I can answer that correctly, so I've passed your question to our team.",
+        "asked_human": "Of course — I'm handing you over to a colleague from our customer service team.",
+        "sign_in": "Please sign in so that I can look up your orders.",
+        "order": "Order {number} is {status}.",
+        "tracking": "Tracking number: {tracking}.",
+        "order_unknown": "I couldn't find order {number} on your account. Please check the number.",
+        "recent": "Your recent orders: {orders}.",
+        "no_orders": "I can't see any orders on your account yet.",
+        "ask_number": "Which order do you mean? Tell me its number, e.g. “order 1234”.",
+        "cancel_next": "You can cancel an order that has not shipped yet from your orders page.",
+        "cancel_shipped": "Order {number} has already shipped, so it can no longer be cancelled; "
+        "you can return it once it arrives.",
+        "returns_next": "You can start a return from your orders page.",
+        "product": "About {name}: {sentence}",
+        "product_unknown": "The description of {name} doesn't say, so I've asked a colleague to check.",
+    },
+    "zh": {
+        "sorry": "很抱歉给您带来不便。",
+        "offer_human": "如果您希望人工客服处理，请告诉我，我会为您转接。",
+        "handoff": "我已将您的问题转给客服团队，同事会尽快与您联系。",
+        "not_sure": "这个问题我没有把握回答准确，已转给我们的客服同事。",
+        "asked_human": "好的，我现在为您转接人工客服。",
+        "sign_in": "请先登录，我才能查询您的订单。",
+        "order": "订单 {number} 的状态：{status}。",
+        "tracking": "物流单号：{tracking}。",
+        "order_unknown": "在您的账户中没有找到订单 {number}，请核对订单号。",
+        "recent": "您最近的订单：{orders}。",
+        "no_orders": "您的账户中还没有订单。",
+        "ask_number": "请问是哪一个订单？请告诉我订单号，例如“订单 1234”。",
+        "cancel_next": "尚未发货的订单可以在“我的订单”页面取消。",
+        "cancel_shipped": "订单 {number} 已发货，无法取消；收到后可以申请退货。",
+        "returns_next": "您可以在“我的订单”页面申请退货。",
+        "product": "关于{name}：{sentence}",
+        "product_unknown": "{name}的商品描述中没有提到这一点，我已请同事帮您确认。",
+    },
+}
+
+
+@dataclass
+class AssistantReply:
+    reply: str
+    answer: str | None
+    confidence: float
+    intent: str
+    intent_confidence: float
+    sentiment: Sentiment
+    handoff: bool
+    language: str
+    session_id: str
+    handoff_reason: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, str]] = field(default_factory=list)
+    id: int | None = None
+    faq_id: int | None = None
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def calibrated_confidence(hits: list[FAQHit], *, out_of_scope: float = 0.0) -> float:
+    """Probability that the top FAQ answers the question (logistic fit on a tuning set)."""
+    if not hits:
+        return 0.0
+    weights = shopai_settings.ASSISTANT["CALIBRATION"]
+    top = hits[0].score
+    margin = top - (hits[1].score if len(hits) > 1 else top - 0.1)
+    z = (
+        weights.get("intercept", 0.0)
+        + weights.get("top_score", 0.0) * top
+        + weights.get("margin", 0.0) * margin
+        + weights.get("out_of_scope", 0.0) * out_of_scope
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def supporting_sentence(*, vector: np.ndarray, text: str, language: str, backend) -> str:
+    """The sentence of ``text`` closest in meaning to the question."""
+    sentences = split_sentences(text, language) or [text]
+    if len(sentences) == 1:
+        return sentences[0]
+    scores = backend.embed_documents(sentences) @ vector
+    return sentences[int(np.argmax(scores))]
+
+
+def link(name: str) -> str:
+    """A link from ASSISTANT["LINKS"]: a path or URL as given, else a URL name to reverse."""
+    target = shopai_settings.ASSISTANT["LINKS"].get(name, "")
+    if not target or "/" in target or target.startswith(("mailto:", "tel:", "http:", "https:")):
+        return target
+    try:
+        return reverse(target)
+    except NoReverseMatch:
+        return target
+
+
+def answer_question(*, question: str, user=None, session_id: str | None = None) -> AssistantReply:
+    """Answer a shopper's question from the shop's own texts, or hand over to a human."""
+    config = shopai_settings.ASSISTANT
+    text = normalise(question)
+    language = detect_language(text)
+    say = PHRASES[language]
+    backend = assistant_backend()
+    vector = backend.embed_query(text)
+    classifier = get_intent_classifier(backend)
+    probabilities = dict(zip(classifier.labels, classifier.probabilities(vector)[0], strict=True))
+    intent = max(probabilities, key=probabilities.get)
+    sentiment = get_backend("SENTIMENT").analyse(text, language)
+    result = AssistantReply(
+        reply="",
+        answer=None,
+        confidence=0.0,
+        intent=intent,
+        intent_confidence=float(probabilities[intent]),
+        sentiment=sentiment,
+        handoff=False,
+        language=language,
+        session_id=session_id or uuid.uuid4().hex,
+    )
+    body: list[str] = []
+    found = (
+        products_qa.answer(question=text, vector=vector, language=language) if intent == "product_question" else None
+    )
+
+    if intent == "human_agent":
+        result.handoff, result.handoff_reason = True, "asked_for_human"
+        result.confidence = result.intent_confidence
+        body.append(say["asked_human"])
+    elif intent == "order_status":
+        body += _order_status(result, text, user, say)
+    elif found is not None:
+        product, sentence, confidence = found
+        result.confidence = confidence
+        if confidence >= config["CONFIDENCE_THRESHOLD"]:
+            result.answer = sentence
+            body.append(say["product"].format(name=product["name"], sentence=sentence))
+        else:
+            result.handoff, result.handoff_reason = True, "product_text_silent"
+            body.append(say["product_unknown"].format(name=product["name"]))
+        result.sources = [{"product_id": product["id"], "name": product["name"], "score": round(confidence, 4)}]
+    else:
+        hits = retrieve_faqs(vector=vector, language=language, k=int(config["TOP_K"]))
+        result.sources = [{"faq_id": h.faq.pk, "question": h.faq.question, "score": round(h.score, 4)} for h in hits]
+        result.confidence = calibrated_confidence(hits, out_of_scope=float(probabilities.get("out_of_scope", 0.0)))
+        if hits and result.confidence >= config["CONFIDENCE_THRESHOLD"]:
+            best = hits[0].faq
+            result.faq_id = best.pk
+            result.answer = supporting_sentence(vector=vector, text=best.answer, language=language, backend=backend)
+            body.append(best.answer)
+            if intent == "cancel_order":
+                body.append(say["cancel_next"])
+                result.links.append({"label": "orders", "url": link("orders")})
+            elif intent == "return_refund":
+                body.append(say["returns_next"])
+                result.links.append({"label": "returns", "url": link("returns")})
+        else:
+            result.handoff = True
+            result.handoff_reason = "out_of_scope" if intent == "out_of_scope" else "low_confidence"
+            body.append(say["not_sure"])
+
+    if sentiment.score <= config["HANDOFF_SENTIMENT"] and not result.handoff:
+        result.handoff, result.handoff_reason = True, "very_negative"
+        body.append(say["handoff"])
+    elif sentiment.label == "negative" and not result.handoff:
+        body.append(say["offer_human"])
+    if sentiment.label == "negative":
+        body.insert(0, say["sorry"])
+    if result.handoff:
+        result.links.append({"label": "contact", "url": link("contact")})
+    result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
+    _log(result, question=text, user=user, vector=vector)
+    return result
+
+
+def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) -> list[str]:
+    result.confidence = result.intent_confidence
+    if user is None or not user.is_authenticated:
+        result.links.append({"label": "sign in", "url": link("login")})
+        return [say["sign_in"]]
+    adapter = get_order_adapter()
+    match = ORDER_NUMBER.search(text)
+    if match:
+        number = match.group(1)
+        order = adapter.find_order(user=user, number=number)
+        if order is None:
+            lines = [say["order_unknown"].format(number=number)]
+        else:
+            result.answer = say["order"].format(number=order.number, status=order.status)
+            lines = [result.answer]
+            if order.tracking:
+                lines.append(say["tracking"].format(tracking=order.tracking))
+            if order.url:
+                result.links.append({"label": f"order {order.number}", "url": order.url})
+            return lines
+    else:
+        lines = []
+    recent = adapter.recent_orders(user=user)
+    if recent:
+        listing = "; ".join(f"{order.number} ({order.status})" for order in recent)
+        lines += [say["recent"].format(orders=listing)] + ([] if match else [say["ask_number"]])
+    else:
+        lines.append(say["no_orders"])
+    result.links.append({"label": "orders", "url": link("orders")})
+    return lines
+
+
+def _log(result: AssistantReply, *, question: str, user, vector: np.ndarray) -> None:
+    exchange = Exchange.objects.create(
+        session_id=result.session_id,
+        user=user if user is not None and user.is_authenticated else None,
+        question=redact(question),
+        language=result.language,
+        intent=result.intent,
+        intent_confidence=result.intent_confidence,
+        reply=redact(result.reply),
+        answer=redact(result.answer or ""),
+        faq_id=result.faq_id,
+        confidence=result.confidence,
+        sentiment_label=result.sentiment.label,
+        sentiment_score=result.sentiment.score,
+        handoff=result.handoff,
+        handoff_reason=result.handoff_reason,
+        sources=result.sources,
+        question_embedding=vector,
+    )
+    result.id = exchange.pk
+
+
+def record_feedback(*, exchange_id: int, session_id: str, user, helpful: bool) -> Exchange | None:
+    """Store 👍/👎 for an exchange of this session (or this user); None if it is not theirs."""
+    from django.utils import timezone
+
+    exchange = Exchange.objects.filter(pk=exchange_id).first()
+    if exchange is None:
+        return None
+    owner = exchange.session_id == session_id or (
+        user is not None and user.is_authenticated and exchange.user_id == user.pk
+    )
+    if not owner:
+        return None
+    exchange.helpful = helpful
+    exchange.feedback_at = timezone.now()
+    exchange.save(update_fields=["helpful", "feedback_at"])
+    return exchange

@@ -1,0 +1,66 @@
+"""Questions about one product ("is the Storm Break jacket machine washable?"), answered from its text."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from shopai.conf import get_product_adapter
+from shopai.language import split_sentences
+from shopai.services.faqs import assistant_backend
+from shopai.services.search import search_products
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = set(
+    "a an the is are was do does did can could will would of for to in on at with and or my your this that it "
+    "its be how what which who when where why i me you we they he she there any some much many".split()
+)
+
+
+def _terms(text: str) -> set[str]:
+    """Words for Latin text, character bigrams for Chinese."""
+    lowered = text.lower()
+    words = {w for w in _WORD.findall(lowered) if w not in _STOP and len(w) > 2}
+    cjk = "".join(ch for ch in lowered if "\u4e00" <= ch <= "\u9fff")
+    return words | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+
+
+def find_product(question: str) -> tuple[Any, float] | None:
+    """The product the question names: semantic candidates re-ranked by name overlap."""
+    adapter = get_product_adapter()
+    asked = _terms(question)
+    best, best_overlap = None, 0.0
+    for hit in search_products(query=question, k=10):
+        name_terms = _terms(str(adapter.get_field(hit.product, "name") or ""))
+        if not name_terms:
+            continue
+        overlap = len(name_terms & asked) / len(name_terms)
+        if overlap > best_overlap:
+            best, best_overlap = hit.product, overlap
+    # At least a third of the product's name must appear in the question.
+    return (best, best_overlap) if best is not None and best_overlap >= 0.34 else None
+
+
+def answer(*, question: str, vector: np.ndarray, language: str) -> tuple[dict, str, float] | None:
+    """(product, best sentence of its text, confidence) or None when no product is named."""
+    found = find_product(question)
+    if found is None:
+        return None
+    product, _ = found
+    adapter = get_product_adapter()
+    info = adapter.to_result(product)
+    sentences = split_sentences(adapter.get_text(product))
+    if not sentences:
+        return info, "", 0.0
+    backend = assistant_backend()
+    scores = backend.embed_documents(sentences) @ vector
+    best = int(np.argmax(scores))
+    # The question's own words (minus the product name) must also appear in the sentence:
+    # similarity alone cannot tell "the text says" from "the text is about something close".
+    asked = _terms(question) - _terms(info["name"])
+    shared = len(asked & _terms(sentences[best]))
+    confidence = 1.0 / (1.0 + math.exp(-(12.0 * (float(scores[best]) - 0.80) + 1.5 * min(shared, 2) - 1.5)))
+    return info, sentences[best], confidence

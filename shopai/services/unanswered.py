@@ -1,0 +1,78 @@
+"""Questions the assistant could not answer, grouped by meaning, and turned into draft FAQs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from django.db.models import Q
+from django.utils import timezone
+
+from shopai.conf import shopai_settings
+from shopai.models import FAQ, Exchange
+
+# Handed over because the shopper asked, or was upset, is not a gap in the knowledge base.
+NOT_A_GAP = ("asked_for_human", "very_negative")
+
+
+@dataclass
+class QuestionGroup:
+    language: str
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @property
+    def question(self) -> str:
+        return self.exchanges[0].question
+
+    @property
+    def size(self) -> int:
+        return len(self.exchanges)
+
+    @property
+    def exchange_ids(self) -> str:
+        return ",".join(str(exchange.pk) for exchange in self.exchanges)
+
+
+def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
+    threshold = shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"]
+    return (
+        Exchange.objects.filter(created_at__gte=timezone.now() - timedelta(days=days), faq__isnull=True)
+        .filter(Q(handoff=True) | Q(confidence__lt=threshold))
+        .exclude(handoff_reason__in=NOT_A_GAP)
+        .exclude(intent="order_status")
+        .exclude(question_embedding__isnull=True)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def group_unanswered_questions(*, days: int = 30, similarity: float | None = None) -> list[QuestionGroup]:
+    """Greedy grouping: a question joins the first group whose first question is this similar."""
+    similarity = similarity or float(shopai_settings.ASSISTANT.get("GROUP_SIMILARITY", 0.9))
+    groups: list[QuestionGroup] = []
+    heads: list[np.ndarray] = []
+    for exchange in unanswered_exchanges(days=days):
+        vector = np.asarray(exchange.question_embedding, dtype=np.float32)
+        for group, head in zip(groups, heads, strict=True):
+            if group.language == exchange.language and float(head @ vector) >= similarity:
+                group.exchanges.append(exchange)
+                break
+        else:
+            groups.append(QuestionGroup(language=exchange.language, exchanges=[exchange]))
+            heads.append(vector)
+    return sorted(groups, key=lambda group: group.size, reverse=True)
+
+
+def create_draft_faq(*, exchange_ids: list[int]) -> FAQ:
+    """An unpublished FAQ whose question and alternatives come from these shoppers' words."""
+    exchanges = list(Exchange.objects.filter(pk__in=exchange_ids).order_by("created_at"))
+    if not exchanges:
+        raise ValueError("No such questions.")
+    questions = list(dict.fromkeys(exchange.question.strip() for exchange in exchanges))
+    head = questions[0][: FAQ._meta.get_field("question").max_length]
+    faq, _ = FAQ.objects.get_or_create(
+        question=head,
+        language=exchanges[0].language,
+        defaults={"answer": "", "alternatives": questions[1:10], "is_published": False, "tags": ["from-chat"]},
+    )
+    return faq
