@@ -33,15 +33,20 @@ DEFAULTS: dict[str, Any] = {
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.LexiconSentimentBackend", "CONFIG": {}}},
     "ASSISTANT": {
         "EMBEDDINGS": "multilingual",  # alias in EMBEDDINGS
+        # More models whose FAQ scores are added, per question language (aliases in EMBEDDINGS).
+        "EXTRA_EMBEDDINGS": {"en": ["default"]},
         # Below this calibrated confidence the assistant gives no answer and hands over.
-        "CONFIDENCE_THRESHOLD": 0.5,
-        # Logistic calibration of retrieval scores, fitted by `shopai_eval_faq --fit` on a
-        # tuning set; valid for the embedding model it was fitted with.
-        "CALIBRATION": {"intercept": -20.0, "top_score": 23.0, "margin": 40.0},
+        # Chosen on eval/faq_tuning.csv: the lowest that hands off ≥ 95 % of out-of-scope questions.
+        "CONFIDENCE_THRESHOLD": 0.7,
+        # Logistic calibration of retrieval scores, fitted by `shopai_eval_faq eval/faq_tuning.csv --fit`
+        # for multilingual-e5-small-q4; refit when you change the assistant's embedding model.
+        "CALIBRATION": {"intercept": -10.522, "top_score": 13.699, "margin": 14.172, "out_of_scope": -9.066},
         "TOP_K": 3,
         "MAX_QUESTION_LENGTH": 1000,
         # Sentiment score at or below which the shopper is handed to a human at once.
         "HANDOFF_SENTIMENT": -0.6,
+        # Unanswered questions at least this similar are shown as one group in admin.
+        "GROUP_SIMILARITY": 0.9,
         # Where the assistant sends shoppers: URL names or paths.
         "LINKS": {
             "orders": "/account/orders/",

@@ -67,7 +67,7 @@ class AskSerializer(serializers.Serializer):
     question = StrictCharField(
         trim_whitespace=True,
         error_messages={
-            "required": 'Send your question as JSON, e.g. {"question": "Where is my order 1234?"}.',
+            "required": 'Send your question as JSON, e.g. {{"question": "Where is my order 1234?"}}.',
             "blank": "The question is empty; type what you would like to know.",
             "not_a_string": "The question must be text (a JSON string).",
         },
@@ -93,8 +93,8 @@ class AskSerializer(serializers.Serializer):
 class FeedbackSerializer(serializers.Serializer):
     helpful = serializers.BooleanField(
         error_messages={
-            "required": 'Say whether the answer helped: {"helpful": true} or {"helpful": false}.',
-            "invalid": 'helpful must be true or false, e.g. {"helpful": true}.',
+            "required": 'Say whether the answer helped: {{"helpful": true}} or {{"helpful": false}}.',
+            "invalid": 'helpful must be true or false, e.g. {{"helpful": true}}.',
         }
     )
     session_id = StrictCharField(required=False, max_length=64)

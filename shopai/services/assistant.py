@@ -94,11 +94,13 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
 
 
-def calibrated_confidence(hits: list[FAQHit], *, out_of_scope: float = 0.0) -> float:
+def calibrated_confidence(
+    hits: list[FAQHit], *, out_of_scope: float = 0.0, weights: dict[str, float] | None = None
+) -> float:
     """Probability that the top FAQ answers the question (logistic fit on a tuning set)."""
     if not hits:
         return 0.0
-    weights = shopai_settings.ASSISTANT["CALIBRATION"]
+    weights = weights or shopai_settings.ASSISTANT["CALIBRATION"]
     top = hits[0].score
     margin = top - (hits[1].score if len(hits) > 1 else top - 0.1)
     z = (
@@ -175,7 +177,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
             body.append(say["product_unknown"].format(name=product["name"]))
         result.sources = [{"product_id": product["id"], "name": product["name"], "score": round(confidence, 4)}]
     else:
-        hits = retrieve_faqs(vector=vector, language=language, k=int(config["TOP_K"]))
+        hits = retrieve_faqs(vector=vector, language=language, k=int(config["TOP_K"]), question=text)
         result.sources = [{"faq_id": h.faq.pk, "question": h.faq.question, "score": round(h.score, 4)} for h in hits]
         result.confidence = calibrated_confidence(hits, out_of_scope=float(probabilities.get("out_of_scope", 0.0)))
         if hits and result.confidence >= config["CONFIDENCE_THRESHOLD"]:

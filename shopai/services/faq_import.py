@@ -67,8 +67,11 @@ def _clean(item) -> dict:
         raise ValueError(f"language {item.get('language')!r} is not one of {sorted(LANGUAGES)}")
     cleaned = {"question": question.strip(), "answer": answer.strip(), "language": language.strip()}
     for key in ("tags", "alternatives"):
+        if key not in item:
+            continue
         value = item.get(key)
         if value in (None, ""):
+            cleaned[key] = []  # an empty cell clears the list
             continue
         if isinstance(value, str):  # CSV: "a|b|c"
             value = [part.strip() for part in value.split("|") if part.strip()]

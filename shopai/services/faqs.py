@@ -30,29 +30,44 @@ class FAQEmbedReport:
     removed_faqs: int = 0
 
 
+def backends_for(language: str) -> list:
+    """The assistant's backend, plus ASSISTANT["EXTRA_EMBEDDINGS"][language] (scores are summed)."""
+    extra = shopai_settings.ASSISTANT.get("EXTRA_EMBEDDINGS", {}).get(language, [])
+    return [assistant_backend(), *(get_embedding_backend(alias) for alias in extra)]
+
+
 def embed_faqs(*, faq_ids: Iterable[int], force: bool = False) -> FAQEmbedReport:
-    """Bring the vectors of these FAQs in step with their texts; only new texts reach the model."""
+    """Bring the vectors of these FAQs in step with their texts; only new texts reach a model."""
     report = FAQEmbedReport()
     ids = list(dict.fromkeys(int(pk) for pk in faq_ids))
-    backend = assistant_backend()
     faqs = {faq.pk: faq for faq in FAQ.objects.filter(pk__in=ids)}
     report.removed_faqs = len(set(ids) - set(faqs))
     FAQEmbedding.objects.filter(faq_id__in=set(ids) - set(faqs)).delete()
-    existing: dict[int, dict[tuple[str, str], FAQEmbedding]] = {}
-    for row in FAQEmbedding.objects.filter(faq_id__in=list(faqs), model_name=backend.name):
-        existing.setdefault(row.faq_id, {})[(row.kind, row.content_hash)] = row
-
-    new_rows: list[FAQEmbedding] = []
-    stale_faqs: list[int] = []
-    to_embed: list[FAQEmbedding] = []
+    changed: set[int] = set()
+    by_backend: dict[str, tuple[object, list[FAQ]]] = {}
     for faq in faqs.values():
-        wanted = [(kind, text, content_hash(text)) for kind, text in faq.texts_to_embed()]
+        for backend in backends_for(faq.language):
+            by_backend.setdefault(backend.name, (backend, []))[1].append(faq)
+    for backend, members in by_backend.values():
+        changed |= _embed_with(backend, members, force=force, report=report)
+    report.embedded_faqs = len(changed)
+    report.unchanged_faqs = len(faqs) - len(changed)
+    return report
+
+
+def _embed_with(backend, faqs: list[FAQ], *, force: bool, report: FAQEmbedReport) -> set[int]:
+    existing: dict[int, dict[tuple[str, str], FAQEmbedding]] = {}
+    for row in FAQEmbedding.objects.filter(faq__in=faqs, model_name=backend.name):
+        existing.setdefault(row.faq_id, {})[(row.kind, row.content_hash)] = row
+    new_rows: list[FAQEmbedding] = []
+    stale_faqs: set[int] = set()
+    to_embed: list[FAQEmbedding] = []
+    for faq in faqs:
+        wanted = list(dict.fromkeys((kind, text, content_hash(text)) for kind, text in faq.texts_to_embed()))
         have = existing.get(faq.pk, {})
         if not force and {(kind, digest) for kind, _, digest in wanted} == set(have):
-            report.unchanged_faqs += 1
             continue
-        report.embedded_faqs += 1
-        stale_faqs.append(faq.pk)
+        stale_faqs.add(faq.pk)
         for kind, text, digest in wanted:
             reuse = None if force else have.get((kind, digest))
             row = FAQEmbedding(faq=faq, model_name=backend.name, kind=kind, text=text, content_hash=digest)
@@ -65,26 +80,28 @@ def embed_faqs(*, faq_ids: Iterable[int], force: bool = False) -> FAQEmbedReport
         vectors = backend.embed_documents([row.text for row in to_embed])
         for row, vector in zip(to_embed, vectors, strict=True):
             row.embedding = vector
-        report.texts_embedded = len(to_embed)
+        report.texts_embedded += len(to_embed)
     with transaction.atomic():
+        # Lock the FAQs so two overlapping runs (command and worker) cannot both insert rows.
+        list(FAQ.objects.select_for_update().filter(pk__in=stale_faqs).values_list("pk", flat=True))
         FAQEmbedding.objects.filter(faq_id__in=stale_faqs, model_name=backend.name).delete()
         FAQEmbedding.objects.bulk_create(new_rows)
-    return report
+    return stale_faqs
 
 
 def faqs_needing_embedding() -> list[int]:
     """FAQs whose stored phrasings differ from their current texts (hash comparison, no model)."""
-    backend = assistant_backend()
-    stored: dict[int, set[tuple[str, str]]] = {}
-    for faq_id, kind, digest in FAQEmbedding.objects.filter(model_name=backend.name).values_list(
-        "faq_id", "kind", "content_hash"
+    stored: dict[tuple[int, str], set[tuple[str, str]]] = {}
+    for faq_id, model_name, kind, digest in FAQEmbedding.objects.values_list(
+        "faq_id", "model_name", "kind", "content_hash"
     ):
-        stored.setdefault(faq_id, set()).add((kind, digest))
-    return [
-        faq.pk
-        for faq in FAQ.objects.order_by("pk")
-        if stored.get(faq.pk) != {(kind, content_hash(text)) for kind, text in faq.texts_to_embed()}
-    ]
+        stored.setdefault((faq_id, model_name), set()).add((kind, digest))
+    needing = []
+    for faq in FAQ.objects.order_by("pk"):
+        wanted = {(kind, content_hash(text)) for kind, text in faq.texts_to_embed()}
+        if any(stored.get((faq.pk, backend.name)) != wanted for backend in backends_for(faq.language)):
+            needing.append(faq.pk)
+    return needing
 
 
 def schedule_faq_embedding(*, faq_id: int) -> None:
@@ -117,27 +134,52 @@ class FAQHit:
     matched: str  # the phrasing that matched best
 
 
-def retrieve_faqs(*, vector: Sequence[float], language: str | None, k: int = 3) -> list[FAQHit]:
-    """Published FAQs closest to a question vector, best first; in ``language`` when given."""
-    backend = assistant_backend()
-    rows = FAQEmbedding.objects.filter(model_name=backend.name, faq__is_published=True)
+def retrieve_faqs(
+    *, vector: Sequence[float], language: str | None, k: int = 3, question: str | None = None
+) -> list[FAQHit]:
+    """Published FAQs closest to a question, best first; in ``language`` when given.
+
+    An FAQ's score is its best-matching phrasing. Where EXTRA_EMBEDDINGS names more models
+    for the language (and ``question`` is given), their scores are added: two different
+    models agree on the right FAQ more often than either alone.
+    """
+    backends = backends_for(language) if (language and question) else [assistant_backend()]
+    per_model = []
+    for index, backend in enumerate(backends):
+        query = vector if index == 0 else backend.embed_query(question)
+        per_model.append(_best_per_faq(backend.name, query, language, limit=max(k * 16, 48)))
+    candidates = set().union(*per_model)
+    totals = {}
+    for best in per_model:
+        # An FAQ outside one model's top rows gets that model's lowest score seen.
+        floor = min((score for score, _ in best.values()), default=0.0)
+        for faq_id in candidates:
+            totals[faq_id] = totals.get(faq_id, 0.0) + best.get(faq_id, (floor, ""))[0]
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:k]
+    faqs = FAQ.objects.in_bulk([faq_id for faq_id, _ in ranked])
+    return [
+        FAQHit(faq=faqs[faq_id], score=total / len(backends), matched=per_model[0].get(faq_id, (0.0, ""))[1])
+        for faq_id, total in ranked
+    ]
+
+
+def _best_per_faq(model_name: str, vector, language: str | None, *, limit: int) -> dict[int, tuple[float, str]]:
+    rows = FAQEmbedding.objects.filter(model_name=model_name, faq__is_published=True)
     if language:
         rows = rows.filter(faq__language=language)
     rows = (
         rows.annotate(distance=CosineDistance("embedding", [float(x) for x in vector]))
         .order_by("distance")
-        .values_list("faq_id", "distance", "text")[: max(k * 8, 24)]
+        .values_list("faq_id", "distance", "text")[:limit]
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            cursor.execute("SET LOCAL hnsw.ef_search = 100")
+            cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit)])
         found = list(rows)
     best: dict[int, tuple[float, str]] = {}
     for faq_id, distance, text in found:
         score = 1.0 - float(distance)
         if faq_id not in best or score > best[faq_id][0]:
             best[faq_id] = (score, text)
-    ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:k]
-    faqs = FAQ.objects.in_bulk([faq_id for faq_id, _ in ranked])
-    return [FAQHit(faq=faqs[faq_id], score=score, matched=text) for faq_id, (score, text) in ranked]
+    return best

@@ -48,7 +48,8 @@ def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
 
 def group_unanswered_questions(*, days: int = 30, similarity: float | None = None) -> list[QuestionGroup]:
     """Greedy grouping: a question joins the first group whose first question is this similar."""
-    similarity = similarity or float(shopai_settings.ASSISTANT.get("GROUP_SIMILARITY", 0.9))
+    if similarity is None:
+        similarity = float(shopai_settings.ASSISTANT.get("GROUP_SIMILARITY", 0.9))
     groups: list[QuestionGroup] = []
     heads: list[np.ndarray] = []
     for exchange in unanswered_exchanges(days=days):
@@ -65,7 +66,9 @@ def group_unanswered_questions(*, days: int = 30, similarity: float | None = Non
 
 def create_draft_faq(*, exchange_ids: list[int]) -> FAQ:
     """An unpublished FAQ whose question and alternatives come from these shoppers' words."""
-    exchanges = list(Exchange.objects.filter(pk__in=exchange_ids).order_by("created_at"))
+    found = Exchange.objects.in_bulk(exchange_ids)
+    # Keep the order the admin page showed: its first question is the group's heading.
+    exchanges = [found[pk] for pk in dict.fromkeys(exchange_ids) if pk in found]
     if not exchanges:
         raise ValueError("No such questions.")
     questions = list(dict.fromkeys(exchange.question.strip() for exchange in exchanges))
