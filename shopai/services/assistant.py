@@ -27,7 +27,9 @@ from shopai.services.faqs import FAQHit, assistant_backend, retrieve_faqs
 from shopai.services.intents import get_intent_classifier
 
 FAQ_INTENTS = {"faq", "shipping", "payment", "account", "return_refund", "cancel_order", "out_of_scope"}
-ORDER_NUMBER = re.compile(r"(?:#|\b|(?<=[号单]))(\d{3,12})\b")
+# "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
+ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\s*[:：]?\s*(\d{1,12})\b", re.IGNORECASE)
+LONE_NUMBER = re.compile(r"(?<![\d.])(\d{3,12})(?![\d.])")
 
 PHRASES = {
     "en": {
@@ -216,7 +218,7 @@ def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) 
         result.links.append({"label": "sign in", "url": link("login")})
         return [say["sign_in"]]
     adapter = get_order_adapter()
-    match = ORDER_NUMBER.search(text)
+    match = ORDER_NUMBER.search(text) or LONE_NUMBER.search(text)
     if match:
         number = match.group(1)
         order = adapter.find_order(user=user, number=number)
