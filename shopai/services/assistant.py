@@ -19,14 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from shopai.backends import get_backend
 from shopai.backends.sentiment import Sentiment
 from shopai.conf import get_order_adapter, shopai_settings
-from shopai.language import detect_language, split_sentences
+from shopai.language import detect_language
 from shopai.models import Exchange
 from shopai.redaction import redact
 from shopai.services import products_qa
 from shopai.services.faqs import FAQHit, assistant_backend, retrieve_faqs
 from shopai.services.intents import get_intent_classifier
 
-FAQ_INTENTS = {"faq", "shipping", "payment", "account", "return_refund", "cancel_order", "out_of_scope"}
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
 ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\s*[:：]?\s*(\d{1,12})\b", re.IGNORECASE)
 LONE_NUMBER = re.compile(r"(?<![\d.])(\d{3,12})(?![\d.])")
@@ -114,13 +113,10 @@ def calibrated_confidence(
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def supporting_sentence(*, vector: np.ndarray, text: str, language: str, backend) -> str:
-    """The sentence of ``text`` closest in meaning to the question."""
-    sentences = split_sentences(text, language) or [text]
-    if len(sentences) == 1:
-        return sentences[0]
-    scores = backend.embed_documents(sentences) @ vector
-    return sentences[int(np.argmax(scores))]
+def supporting_sentence(*, question: str, vector: np.ndarray, text: str, language: str) -> str:
+    """The passage of ``text`` that answers the question (the SHOPAI["QA"] reader)."""
+    span = get_backend("QA").extract(question, text, language=language, question_vector=vector)
+    return span.text if span is not None else text.strip()
 
 
 def link(name: str) -> str:
@@ -185,7 +181,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
         if hits and result.confidence >= config["CONFIDENCE_THRESHOLD"]:
             best = hits[0].faq
             result.faq_id = best.pk
-            result.answer = supporting_sentence(vector=vector, text=best.answer, language=language, backend=backend)
+            result.answer = supporting_sentence(question=text, vector=vector, text=best.answer, language=language)
             body.append(best.answer)
             if intent == "cancel_order":
                 body.append(say["cancel_next"])

