@@ -13,6 +13,7 @@ import re
 import threading
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ class EmbeddingBackend:
         self.dimensions = int(config.get("dimensions", self.default_dimensions))
         self._model: Any = None
         self._load_lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_size = int(config.get("cache_size", 20000))
 
     @property
     def name(self) -> str:
@@ -60,6 +64,23 @@ class EmbeddingBackend:
 
     def embed_query(self, text: str) -> np.ndarray:
         return _normalise(self._encode([text], is_query=True))[0]
+
+    def embed_stored_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Like embed_documents, remembering the vectors: for texts embedded again and again at
+        request time (the sentences of FAQ answers and product descriptions)."""
+        with self._cache_lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        if missing:
+            vectors = self.embed_documents(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        with self._cache_lock:
+            for text in texts:
+                self._cache.move_to_end(text)
+            return np.stack([self._cache[text] for text in texts]) if texts else self.embed_documents([])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Several questions at once (e.g. classifier training examples or an evaluation set)."""

@@ -106,7 +106,7 @@ class SentenceQABackend(QABackend):
             vector = np.asarray(question_vector, dtype=np.float32).reshape(-1)
             norm = float(np.linalg.norm(vector))
             vector = vector / norm if norm else vector
-        cosines = embedder.embed_documents(sentences) @ vector
+        cosines = embedder.embed_stored_texts(sentences) @ vector
         return [float(value) for value in np.clip(cosines, 0.0, 1.0)]
 
 

@@ -94,10 +94,24 @@ _lock = threading.Lock()
 _classifiers: dict[str, IntentClassifier] = {}
 
 
+def _examples_digest() -> tuple[str, list[tuple[str, str, str]] | None]:
+    """A digest of the examples file, re-read only when the file changes."""
+    path = Path(shopai_settings.ASSISTANT.get("INTENT_EXAMPLES") or DEFAULT_EXAMPLES)
+    stamp = (str(path), path.stat().st_mtime_ns)
+    if _digests.get("stamp") != stamp:
+        examples = load_examples(path)
+        digest = hashlib.sha256(json.dumps(examples, ensure_ascii=False).encode()).hexdigest()[:16]
+        _digests.update(stamp=stamp, digest=digest)
+        return digest, examples
+    return _digests["digest"], None
+
+
+_digests: dict = {}
+
+
 def get_intent_classifier(backend) -> IntentClassifier:
     """Trained once per model and examples file; shared by processes through the cache."""
-    examples = load_examples()
-    digest = hashlib.sha256(json.dumps(examples, ensure_ascii=False).encode()).hexdigest()[:16]
+    digest, examples = _examples_digest()
     key = f"shopai:intents:{backend.name}:{digest}"
     classifier = _classifiers.get(key)
     if classifier is not None:
@@ -109,6 +123,7 @@ def get_intent_classifier(backend) -> IntentClassifier:
             if stored is not None:
                 classifier = IntentClassifier(**stored)
             else:
+                examples = examples or load_examples()
                 logger.info("Training the intent classifier on %d examples with %s", len(examples), backend.name)
                 classifier = train_intent_classifier(backend=backend, examples=examples)
                 cache.set(key, vars(classifier), timeout=None)

@@ -58,7 +58,7 @@ def answer(*, question: str, vector: np.ndarray, language: str) -> tuple[dict, s
         return info, "", 0.0
     asked = _terms(question) - name_terms
     shared = [len(asked & _terms(sentence)) for sentence in sentences]
-    scores = assistant_backend().embed_documents(sentences) @ vector + 0.05 * np.asarray(shared)
+    scores = assistant_backend().embed_stored_texts(sentences) @ vector + 0.05 * np.asarray(shared)
     best = int(np.argmax(scores))
     # Similarity alone cannot tell "the text says" from "the text is about something close",
     # so the question's own words (beyond the product name) must appear in the sentence.
