@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     # Behaviour the host may change lives in an adapter (see shopai.adapters).
     "PRODUCT_ADAPTER": "shopai.adapters.ProductAdapter",
     # Where the adapter finds sku / name / price on the product (attribute paths).
+    # Optional: "stock" and "category" enable the in_stock / category filters and diversity.
     "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
     # Attribute paths joined into the text that is embedded; dotted paths follow relations.
     "PRODUCT_TEXT_FIELDS": ["name", "description"],
@@ -61,6 +62,21 @@ DEFAULTS: dict[str, Any] = {
             "login": "/accounts/login/",
         },
     },
+    "RECOMMENDATIONS": {
+        # How much each kind of event says about a shopper's interests.
+        "EVENT_WEIGHTS": {"view": 1.0, "search": 0.5, "cart": 3.0, "purchase": 5.0},
+        "HALF_LIFE_DAYS": 30,
+        "HISTORY_LIMIT": 200,
+        # A burst of events leads to one profile update this many seconds after the first.
+        "PROFILE_DEBOUNCE_SECONDS": 5,
+        "TRENDING_DAYS": 14,
+        "MAX_K": 50,
+        # May items the shopper already bought come back? Globally, and per category id.
+        "REPURCHASE": False,
+        "REPURCHASE_CATEGORIES": [],
+        # At most this many recommendations from one category (diversity).
+        "CATEGORY_CAP": 3,
+    },
     # The shop's order model, for "where is my order?" (None: the assistant cannot look orders up).
     "ORDER_MODEL": None,
     "ORDER_ADAPTER": "shopai.adapters.OrderAdapter",
@@ -80,11 +96,27 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_MAX_QUERY_LENGTH": 300,
     # pgvector HNSW query-time breadth; iterative scans keep filtered queries at k results.
     "HNSW_EF_SEARCH": 64,
-    "THROTTLE_RATES": {"search": "120/minute", "ask": "30/minute", "feedback": "60/minute"},
+    "THROTTLE_RATES": {
+        "search": "120/minute",
+        "ask": "30/minute",
+        "feedback": "60/minute",
+        "events": "600/minute",
+        "recommendations": "120/minute",
+    },
 }
 
 # Dict settings merged one level deep, so a shop can change one key without restating the rest.
-MERGED = {"EMBEDDINGS", "SENTIMENT", "QA", "ASSISTANT", "THROTTLE_RATES", "QUEUES", "PRODUCT_FIELDS", "ORDER_FIELDS"}
+MERGED = {
+    "EMBEDDINGS",
+    "SENTIMENT",
+    "QA",
+    "ASSISTANT",
+    "RECOMMENDATIONS",
+    "THROTTLE_RATES",
+    "QUEUES",
+    "PRODUCT_FIELDS",
+    "ORDER_FIELDS",
+}
 
 
 class ShopAISettings:

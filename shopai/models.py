@@ -158,3 +158,47 @@ class Exchange(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class Event(models.Model):
+    """Something a shopper did: viewed or bought a product, searched, added to cart."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", "viewed"
+        SEARCH = "search", "searched"
+        CART = "cart", "added to cart"
+        PURCHASE = "purchase", "bought"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Anonymous visitors: their session key, merged into the account when they sign in.
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_pk = models.CharField(max_length=64, blank=True, help_text="The product, for all kinds but search.")
+    query = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="shopai_event_user_time"),
+            models.Index(fields=["kind", "-created_at"], name="shopai_event_kind_time"),
+            models.Index(fields=["object_pk", "kind"], name="shopai_event_product_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.object_pk or self.query}"
+
+
+class UserProfile(models.Model):
+    """A shopper's interests as one vector in the product embedding space."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shopai_profile")
+    model_name = models.CharField(max_length=200)
+    vector = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    events_used = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"interests of {self.user}"

@@ -1,11 +1,12 @@
 """Signal receivers: they only schedule work, after the transaction commits."""
 
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from shopai.conf import is_product_model
 from shopai.models import FAQ
-from shopai.services import embeddings, faqs
+from shopai.services import embeddings, events, faqs
 
 
 @receiver(post_save, dispatch_uid="shopai_product_saved")
@@ -29,3 +30,10 @@ def product_deleted(sender, instance, using="default", **kwargs):
 def faq_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         faqs.schedule_faq_embedding(faq_id=instance.pk)
+
+
+@receiver(user_logged_in, dispatch_uid="shopai_merge_session_events")
+def merge_visitor_history(sender, request, user, **kwargs):
+    # login() gives the session a new key, but keeps its data: the visitor key is stored there.
+    key = request.session.get(events.VISITOR_KEY, "") if request is not None else ""
+    events.merge_session_events(session_key=key, user=user)

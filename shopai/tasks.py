@@ -61,3 +61,21 @@ def sweep_stale_embeddings() -> int:
 def embed_faqs_task(self, faq_ids: list[int]) -> dict:
     """Re-embed these FAQs' phrasings that changed (idempotent)."""
     return asdict(faqs.embed_faqs(faq_ids=faq_ids))
+
+
+@shared_task(
+    bind=True,
+    name="shopai.tasks.update_profile",
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    max_retries=5,
+)
+def update_profile_task(self, user_id: int) -> int:
+    """Rebuild one shopper's interest vector (debounced by services.events)."""
+    from django.core.cache import cache
+
+    from shopai.services.profiles import rebuild_profile
+
+    cache.delete(f"shopai:profile-pending:{user_id}")
+    profile = rebuild_profile(user_id=user_id)
+    return profile.events_used if profile else 0

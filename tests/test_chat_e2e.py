@@ -104,7 +104,7 @@ def ask(page, question: str):
 def test_shopper_asks_gives_feedback_and_reaches_a_human(page, shop):
     expect = sync_api.expect
     page.goto(shop.url + "/")
-    expect(page.get_by_text("Ridgeline hiking jacket")).to_be_visible()
+    expect(page.get_by_role("heading", name="Ridgeline hiking jacket")).to_be_visible()
 
     page.get_by_role("button", name="Ask us").click()
     panel = page.get_by_role("dialog", name="Ask us")

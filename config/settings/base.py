@@ -159,7 +159,7 @@ SPECTACULAR_SETTINGS = {
 # --- shopai --------------------------------------------------------------------
 SHOPAI = {
     "PRODUCT_MODEL": "store.Product",
-    "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
+    "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price", "stock": "stock", "category": "category"},
     "PRODUCT_TEXT_FIELDS": ["name", "category.full_name", "description"],
     "SEARCHABLE_FILTER": {"is_active": True},
     "ORDER_MODEL": "store.Order",

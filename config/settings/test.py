@@ -49,7 +49,13 @@ MINILM_EMBEDDINGS = {
 SHOPAI = {  # noqa: F405
     **SHOPAI,  # noqa: F405
     "EMBEDDINGS": MINILM_EMBEDDINGS if os.environ.get("SHOPAI_TEST_EMBEDDINGS") == "minilm" else FAKE_EMBEDDINGS,
-    "THROTTLE_RATES": {"search": "10000/minute", "ask": "10000/minute", "feedback": "10000/minute"},
+    "THROTTLE_RATES": {
+        "search": "10000/minute",
+        "ask": "10000/minute",
+        "feedback": "10000/minute",
+        "events": "10000/minute",
+        "recommendations": "10000/minute",
+    },
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.FakeSentimentBackend", "CONFIG": {}}},
     "ASSISTANT": {"EXTRA_EMBEDDINGS": {}},  # one model per FAQ text keeps unit-test counts simple
 }

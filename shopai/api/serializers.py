@@ -118,3 +118,34 @@ class AskResponseSerializer(serializers.Serializer):
     sources = serializers.ListField(child=serializers.DictField())
     links = serializers.ListField(child=serializers.DictField())
     language = serializers.CharField()
+
+
+class EventSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["view", "search", "cart", "purchase"],
+        error_messages={"invalid_choice": '"{input}" is not an event type; use view, search, cart or purchase.'},
+    )
+    product_id = StrictCharField(required=False, max_length=64)
+    query = StrictCharField(required=False, max_length=300)
+
+    def validate(self, data):
+        if data["type"] == "search" and not data.get("query"):
+            raise serializers.ValidationError({"query": "A search event needs the query the shopper typed."})
+        if data["type"] != "search" and not data.get("product_id"):
+            raise serializers.ValidationError({"product_id": f"A {data['type']} event needs the product_id."})
+        return data
+
+
+class RecommendationQuerySerializer(serializers.Serializer):
+    k = serializers.IntegerField(required=False, min_value=1, error_messages={"invalid": "k must be a whole number."})
+    user = serializers.CharField(required=False, help_text="Staff only: recommendations for this username.")
+    in_stock = serializers.BooleanField(required=False, default=False)
+    category = serializers.CharField(required=False)
+    min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
+    max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
+
+    def validate_k(self, value: int) -> int:
+        limit = int(shopai_settings.RECOMMENDATIONS["MAX_K"])
+        if value > limit:
+            raise serializers.ValidationError(f"k can be at most {limit}.")
+        return value

@@ -28,3 +28,11 @@ class AskThrottle(ShopAIThrottle):
 
 class FeedbackThrottle(ShopAIThrottle):
     scope = "feedback"
+
+
+class EventThrottle(ShopAIThrottle):
+    scope = "events"
+
+
+class RecommendationThrottle(ShopAIThrottle):
+    scope = "recommendations"

@@ -29,3 +29,34 @@ def shopai_chat(context):
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "request": context.get("request"),
     }
+
+
+@register.inclusion_tag("shopai/recommendations.html", takes_context=True)
+def shopai_recommendations(context, k=8, title="Recommended for you"):
+    """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call)."""
+    from shopai.services.recommend import recommend_for_user
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"items": recommend_for_user(user=user, k=int(k)), "title": title}
+
+
+@register.inclusion_tag("shopai/recommendations.html")
+def shopai_similar(product, k=6, title="Similar products"):
+    """``{% shopai_similar product k=6 %}``: products whose description means something close."""
+    from shopai.services.recommend import similar_products
+
+    return {"items": similar_products(product=product, k=int(k)), "title": title}
+
+
+@register.inclusion_tag("shopai/track.html")
+def shopai_track(product=None, query=""):
+    """``{% shopai_track product %}``: tell shopai the shopper viewed this (a beacon after the page loads)."""
+    from django.urls import reverse
+
+    return {
+        "url": reverse("shopai-api:events"),
+        "event_type": "view" if product is not None else "search",
+        "product_id": "" if product is None else str(product.pk),
+        "query": query,
+    }

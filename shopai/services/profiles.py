@@ -1,0 +1,56 @@
+"""A shopper's interest vector: time-decayed, kind-weighted mean of what they viewed, bought, searched."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from shopai.backends import get_embedding_backend
+from shopai.conf import get_product_adapter, shopai_settings
+from shopai.models import Event, ProductEmbedding, UserProfile
+
+
+def event_weight(event: Event, *, now) -> float:
+    config = shopai_settings.RECOMMENDATIONS
+    base = float(config["EVENT_WEIGHTS"].get(event.kind, 0.0))
+    age_days = max((now - event.created_at).total_seconds() / 86400, 0.0)
+    return base * math.pow(0.5, age_days / float(config["HALF_LIFE_DAYS"]))
+
+
+def product_vectors(pks: list[str], *, model_name: str) -> dict[str, np.ndarray]:
+    content_type = ContentType.objects.get_for_model(get_product_adapter().model, for_concrete_model=False)
+    rows = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name, object_pk__in=pks)
+    return {pk: np.asarray(vector, dtype=np.float32) for pk, vector in rows.values_list("object_pk", "embedding")}
+
+
+def rebuild_profile(*, user_id: int) -> UserProfile | None:
+    """Recompute one shopper's vector from their recent events; None (and no profile) without history."""
+    config = shopai_settings.RECOMMENDATIONS
+    backend = get_embedding_backend()
+    now = timezone.now()
+    events = list(Event.objects.filter(user_id=user_id).order_by("-created_at")[: int(config["HISTORY_LIMIT"])])
+    vectors = product_vectors([e.object_pk for e in events if e.object_pk], model_name=backend.name)
+    queries = list(dict.fromkeys(e.query for e in events if e.kind == Event.Kind.SEARCH and e.query))
+    query_vectors = dict(zip(queries, backend.embed_queries(queries), strict=True)) if queries else {}
+    total = np.zeros(backend.dimensions, dtype=np.float32)
+    used = 0
+    for event in events:
+        vector = vectors.get(event.object_pk) if event.object_pk else query_vectors.get(event.query)
+        if vector is None:
+            continue
+        total += event_weight(event, now=now) * vector
+        used += 1
+    norm = float(np.linalg.norm(total))
+    if not used or norm == 0:
+        UserProfile.objects.filter(user_id=user_id).delete()
+        return None
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return None
+    profile, _ = UserProfile.objects.update_or_create(
+        user_id=user_id, defaults={"vector": total / norm, "model_name": backend.name, "events_used": used}
+    )
+    return profile

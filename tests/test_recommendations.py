@@ -1,0 +1,158 @@
+"""Events, interest profiles and recommendations on the real database (fake embedding model)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from shopai.models import Event, UserProfile
+from shopai.services import embeddings
+from shopai.services.events import erase_shopper_data, record_event
+from shopai.services.profiles import rebuild_profile
+from shopai.services.recommend import recommend_for_user
+from tests.brokers import broker_client
+
+pytestmark = pytest.mark.django_db
+EVENTS = "/api/shopai/events"
+RECS = "/api/shopai/recommendations"
+
+
+@pytest.fixture(autouse=True)
+def empty_queues():
+    broker_client().delete("embeddings")
+    yield
+    broker_client().delete("embeddings")
+
+
+@pytest.fixture
+def shop(make_product):
+    items = {
+        "tent": make_product(name="Trail tent for two", description="Hiking tent, light.", category="Outdoor/Tents"),
+        "tent2": make_product(name="Family tent", description="Hiking tent for four.", category="Outdoor/Tents"),
+        "bag": make_product(name="Sleeping bag", description="Hiking sleeping bag.", category="Outdoor/Sleeping"),
+        "pan": make_product(name="Frying pan", description="Kitchen pan.", category="Home/Kitchen"),
+        "pot": make_product(name="Stock pot", description="Kitchen pot.", category="Home/Kitchen"),
+        "kettle": make_product(name="Kettle", description="Kitchen kettle.", category="Home/Kitchen"),
+    }
+    embeddings.embed_products(product_pks=[p.pk for p in items.values()])
+    return items
+
+
+def test_a_shopper_without_history_gets_trending_products(shop, django_user_model):
+    newcomer = django_user_model.objects.create_user("new")
+    for _ in range(3):
+        record_event(kind="view", session_key="s1", product_pk=shop["kettle"].pk)
+    record_event(kind="purchase", session_key="s2", product_pk=shop["pan"].pk)
+
+    recs = recommend_for_user(user=newcomer, k=3)
+
+    assert [r.product for r in recs[:2]] == [shop["pan"], shop["kettle"]]  # purchase weighs 5, views 3 × 1
+    assert recs[0].reason == "Trending now"
+    assert len(recs) == 3
+
+
+def test_a_shopper_with_history_gets_similar_products_with_a_reason(shop, django_user_model):
+    hiker = django_user_model.objects.create_user("hiker")
+    record_event(kind="view", user=hiker, product_pk=shop["tent"].pk)
+    record_event(kind="view", user=hiker, product_pk=shop["bag"].pk)
+    rebuild_profile(user_id=hiker.pk)
+
+    recs = recommend_for_user(user=hiker, k=2)
+
+    assert recs[0].product == shop["tent2"]
+    assert recs[0].reason.startswith("Because you viewed ")
+    assert not {shop["tent"], shop["bag"]} & {r.product for r in recs}  # already seen: not a discovery
+
+
+def test_bought_items_do_not_come_back_unless_repurchase_is_on(shop, django_user_model, settings):
+    buyer = django_user_model.objects.create_user("buyer")
+    record_event(kind="purchase", user=buyer, product_pk=shop["tent"].pk)
+    rebuild_profile(user_id=buyer.pk)
+
+    assert shop["tent"] not in [r.product for r in recommend_for_user(user=buyer, k=5)]
+    settings.SHOPAI = {**settings.SHOPAI, "RECOMMENDATIONS": {"REPURCHASE": True}}
+    assert recommend_for_user(user=buyer, k=5)[0].product == shop["tent"]
+
+
+def test_filters_that_match_one_percent_still_return_k_results(make_product, django_user_model):
+    products = []
+    for i in range(600):
+        category = "Rare/Lamps" if i % 100 == 0 else "Common/Things"
+        products.append(make_product(name=f"Thing {i}", description=f"Item {i} hiking", category=category, stock=i % 3))
+    embeddings.reindex_products()
+    rare = products[0].category
+    hiker = django_user_model.objects.create_user("filtered")
+    record_event(kind="view", user=hiker, product_pk=products[5].pk)
+    rebuild_profile(user_id=hiker.pk)
+
+    recs = recommend_for_user(user=hiker, k=6, category=rare.pk)
+
+    assert len(recs) == 6 and {r.product.category_id for r in recs} == {rare.pk}
+    assert all(r.reason != "New in the shop" for r in recs)  # found by the vector search, not padded
+
+
+def test_erasing_a_shoppers_data_removes_events_and_profile(shop, django_user_model):
+    user = django_user_model.objects.create_user("gone")
+    record_event(kind="view", user=user, product_pk=shop["tent"].pk)
+    rebuild_profile(user_id=user.pk)
+
+    erase_shopper_data(user=user)
+
+    assert not Event.objects.filter(user=user).exists()
+    assert not UserProfile.objects.filter(user=user).exists()
+
+
+def test_old_events_count_less_than_new_ones(shop, django_user_model):
+    user = django_user_model.objects.create_user("decay")
+    record_event(kind="view", user=user, product_pk=shop["pan"].pk, when=timezone.now() - timedelta(days=365))
+    record_event(kind="view", user=user, product_pk=shop["tent"].pk)
+    rebuild_profile(user_id=user.pk)
+
+    assert recommend_for_user(user=user, k=1)[0].product == shop["tent2"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"type": "like", "product_id": "1"}, "is not an event type"),
+        ({"type": "view"}, "needs the product_id"),
+        ({"type": "search"}, "needs the query"),
+        (["view"], "Send a JSON object"),
+    ],
+)
+def test_bad_events_get_a_400(client, payload, message):
+    response = client.post(EVENTS, payload, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+
+
+def test_anonymous_events_follow_the_visitor_into_their_account(client, shop, django_user_model):
+    user = django_user_model.objects.create_user("visitor", password="pw")
+    assert (
+        client.post(
+            EVENTS, {"type": "view", "product_id": str(shop["tent"].pk)}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    assert Event.objects.get().user is None
+
+    client.login(username="visitor", password="pw")
+
+    assert Event.objects.get().user == user
+
+
+def test_recommendations_api_and_staff_only_user_parameter(client, admin_client, shop, django_user_model):
+    django_user_model.objects.create_user("someone")
+    body = client.get(RECS, {"k": 3}).json()
+    assert body["count"] == 3 and {"id", "name", "reason", "score"} <= set(body["results"][0])
+
+    assert client.get(RECS, {"user": "someone"}).status_code == 403
+    assert admin_client.get(RECS, {"user": "someone", "k": 2}).json()["count"] == 2
+    assert admin_client.get(RECS, {"user": "nobody"}).status_code == 404
+    assert client.get(RECS, {"k": 0}).status_code == 400
+
+
+def test_similar_products_api(client, shop):
+    body = client.get(f"/api/shopai/products/{shop['tent'].pk}/similar", {"k": 1}).json()
+    assert body["results"][0]["id"] == str(shop["tent2"].pk)
+    assert client.get("/api/shopai/products/999999/similar").status_code == 404
