@@ -101,3 +101,13 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
             start = cut
         sentences.append(line[start:])
     return [sentence.strip() for sentence in sentences if sentence.strip()]
+
+
+_KEYWORD = re.compile(r"[a-z0-9]+")
+
+
+def keyword_terms(text: str) -> set[str]:
+    """Search keywords: Latin words of 3+ characters, and Chinese as overlapping character pairs."""
+    lowered = text.lower()
+    cjk = "".join(ch for ch in lowered if "\u4e00" <= ch <= "\u9fff")
+    return {w for w in _KEYWORD.findall(lowered) if len(w) > 2} | {cjk[i : i + 2] for i in range(len(cjk) - 1)}

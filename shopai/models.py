@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
@@ -30,6 +32,9 @@ class ProductEmbedding(models.Model):
     model_name = models.CharField(max_length=200, help_text="Embedding model that produced the vector.")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the embedded text.")
+    # Keywords of the same text for the keyword half of hybrid search ('simple' dictionary,
+    # Chinese as character pairs), written with the vector.
+    keywords = SearchVectorField(null=True, blank=True)
     is_stale = models.BooleanField(
         default=False,
         db_index=True,
@@ -48,6 +53,7 @@ class ProductEmbedding(models.Model):
             ),
         ]
         indexes = [
+            GinIndex(fields=["keywords"], name="shopai_product_emb_kw"),
             HnswIndex(
                 name="shopai_product_emb_hnsw",
                 fields=["embedding"],

@@ -94,3 +94,56 @@ def test_openapi_schema_documents_the_search_endpoint(client):
     schema = response.json()
     operation = schema["paths"]["/api/shopai/search"]["get"]
     assert {param["name"] for param in operation["parameters"]} >= {"q", "k"}
+
+
+def test_keyword_mode_finds_exact_words_and_chinese_character_pairs(client, make_product):
+    items = [
+        make_product(name="Ridgeline shell", description="GORE-TEX membrane, taped seams."),
+        make_product(
+            name="三合一防水冲锋衣", description="防水透气，适合徒步。", category="户外/冲锋衣", language="zh"
+        ),
+        make_product(name="Frying pan", description="Cast iron.", category="Home/Kitchen"),
+    ]
+    embeddings.embed_products(product_pks=[p.pk for p in items])
+
+    english = client.get(URL, {"q": "gore-tex", "mode": "keyword"}).json()
+    chinese = client.get(URL, {"q": "防水冲锋衣", "mode": "keyword"}).json()
+
+    assert [hit["id"] for hit in english["results"]] == [str(items[0].pk)]
+    assert [hit["id"] for hit in chinese["results"]] == [str(items[1].pk)]
+    assert english["mode"] == "keyword"
+
+
+def test_hybrid_is_the_default_and_pages_do_not_overlap(client, make_product):
+    products = [make_product(name=f"Wool sock {i}", description="Warm wool socks for hiking.") for i in range(25)]
+    embeddings.embed_products(product_pks=[p.pk for p in products])
+
+    first = client.get(URL, {"q": "wool socks", "k": 10}).json()
+    second = client.get(URL, {"q": "wool socks", "k": 10, "page": 2}).json()
+
+    assert first["mode"] == "hybrid" and first["count"] == second["count"] == 10
+    assert not {hit["id"] for hit in first["results"]} & {hit["id"] for hit in second["results"]}
+
+
+def test_a_filter_matching_one_percent_still_returns_k_results(client, make_product):
+    products = [
+        make_product(
+            name=f"Camp item {i}", description="Camping gear", category="Rare/Stoves" if i % 100 == 0 else "Camp/Misc"
+        )
+        for i in range(1000)
+    ]
+    embeddings.reindex_products()
+    rare = products[0].category
+
+    for mode in ("hybrid", "vector", "keyword"):
+        body = client.get(URL, {"q": "camping gear", "k": 10, "category": rare.pk, "mode": mode}).json()
+        assert body["count"] == 10, mode
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"q": "x", "mode": "fuzzy"}, "not a search mode"), ({"q": "x", "page": "0"}, "greater than or equal to 1")],
+)
+def test_bad_mode_or_page_gets_a_400(client, params, message):
+    response = client.get(URL, params)
+    assert response.status_code == 400 and message in response.json()["error"]

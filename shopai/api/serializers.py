@@ -22,6 +22,20 @@ class SearchQuerySerializer(serializers.Serializer):
         },
     )
 
+    mode = serializers.ChoiceField(
+        choices=["hybrid", "vector", "keyword"],
+        required=False,
+        default="hybrid",
+        error_messages={"invalid_choice": '"{input}" is not a search mode; use hybrid, vector or keyword.'},
+    )
+    page = serializers.IntegerField(
+        required=False, min_value=1, default=1, error_messages={"invalid": "page must be a whole number, e.g. 2."}
+    )
+    in_stock = serializers.BooleanField(required=False, default=False)
+    category = serializers.CharField(required=False)
+    min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
+    max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
+
     def validate_q(self, value: str) -> str:
         limit = int(shopai_settings.SEARCH_MAX_QUERY_LENGTH)
         if len(value) > limit:

@@ -43,17 +43,24 @@ class ProductSearchView(ShopAIExceptionMixin, APIView):
         parameters=[
             OpenApiParameter("q", str, required=True, description="What the shopper is looking for."),
             OpenApiParameter("k", int, required=False, description="Number of results (default 10, max 100)."),
+            OpenApiParameter("mode", str, required=False, enum=["hybrid", "vector", "keyword"]),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("in_stock", bool, required=False),
+            OpenApiParameter("category", str, required=False),
+            OpenApiParameter("min_price", float, required=False),
+            OpenApiParameter("max_price", float, required=False),
         ],
         responses=SearchResponseSerializer,
     )
     def get(self, request):
         params = SearchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        query = params.validated_data["q"]
-        k = params.validated_data.get("k") or int(shopai_settings.SEARCH_DEFAULT_K)
-        hits = search_products(query=query, k=k)
+        data = dict(params.validated_data)
+        query, mode, page = data.pop("q"), data.pop("mode"), data.pop("page")
+        k = data.pop("k", None) or int(shopai_settings.SEARCH_DEFAULT_K)
+        hits = search_products(query=query, k=k, mode=mode, offset=(page - 1) * k, **data)
         results = [hit.to_dict() for hit in hits]
-        return Response({"query": query, "count": len(results), "results": results})
+        return Response({"query": query, "mode": mode, "page": page, "count": len(results), "results": results})
 
 
 class AskView(ShopAIExceptionMixin, APIView):

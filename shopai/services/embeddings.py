@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
 
@@ -16,6 +16,7 @@ from shopai import stats
 from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
+from shopai.language import keyword_terms
 from shopai.models import ProductEmbedding
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,22 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
         unique_fields=["content_type", "object_pk", "model_name"],
         update_fields=["embedding", "content_hash", "is_stale", "updated_at"],
     )
+    _write_keywords(content_type, model_name, {obj.object_pk: rows[obj.object_pk][0] for obj in objs})
+
+
+def _write_keywords(content_type: ContentType, model_name: str, texts: dict[str, str]) -> None:
+    """One UPDATE for the batch: the keyword index of each product's text."""
+    if not texts:
+        return
+    pks = list(texts)
+    words = [" ".join(sorted(keyword_terms(texts[pk]))) for pk in pks]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = to_tsvector('simple', v.words) "
+            "FROM unnest(%s::text[], %s::text[]) AS v(pk, words) "
+            "WHERE e.content_type_id = %s AND e.model_name = %s AND e.object_pk = v.pk",
+            [pks, words, content_type.pk, model_name],
+        )
 
 
 def delete_product_embeddings(*, product_pks: Iterable) -> int:

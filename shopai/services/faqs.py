@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pgvector.django import CosineDistance
 from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
+from shopai.language import keyword_terms
 from shopai.models import FAQ, FAQEmbedding
 
 logger = logging.getLogger(__name__)
@@ -201,15 +201,6 @@ def _scores_per_faq(
         faq_id: (sum(score for score, _ in hits[:top_n]) / len(hits[:top_n]), hits[0][1])
         for faq_id, hits in per_faq.items()
     }
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def keyword_terms(text: str) -> set[str]:
-    lowered = text.lower()
-    cjk = "".join(ch for ch in lowered if "\u4e00" <= ch <= "\u9fff")
-    return {w for w in _WORD.findall(lowered) if len(w) > 2} | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
 
 
 def _faq_terms(language: str) -> tuple[dict[int, set[str]], Counter]:

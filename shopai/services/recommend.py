@@ -15,7 +15,7 @@ from django.utils import timezone
 from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
-from shopai.selectors import nearest_products
+from shopai.selectors import filter_products, nearest_products
 from shopai.services.profiles import product_vectors
 
 REASONS = {
@@ -33,20 +33,6 @@ class Recommendation:
 
     def to_dict(self) -> dict[str, Any]:
         return {**get_product_adapter().to_result(self.product), "score": round(self.score, 4), "reason": self.reason}
-
-
-def filter_products(queryset, *, in_stock: bool = False, category=None, min_price=None, max_price=None):
-    """The shop's business filters, on the fields named in SHOPAI["PRODUCT_FIELDS"]."""
-    fields = {name: path.replace(".", "__") for name, path in shopai_settings.PRODUCT_FIELDS.items() if path}
-    if in_stock and "stock" in fields:
-        queryset = queryset.filter(**{f"{fields['stock']}__gt": 0})
-    if category is not None and "category" in fields:
-        queryset = queryset.filter(**{fields["category"]: category})
-    if min_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__gte": min_price})
-    if max_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__lte": max_price})
-    return queryset
 
 
 def trending(*, products, k: int, exclude: set[str] = frozenset()) -> list[Recommendation]:
