@@ -42,6 +42,17 @@ def nearest_products(
             cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(int(ef_search), k)])
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         rows = list(queryset)
+        if len(rows) < k:
+            # The index scan gave up early (a very selective filter): rank the allowed rows
+            # exactly. "+ 0" hides the ordering from the HNSW index, so the planner scans them.
+            rows = list(
+                ProductEmbedding.objects.filter(
+                    content_type=content_type, model_name=model_name, object_pk__in=allowed
+                )
+                .annotate(distance=CosineDistance("embedding", list(map(float, vector))) + 0.0)
+                .order_by("distance")
+                .values_list("object_pk", "distance")[:k]
+            )
     # relaxed_order may return neighbours slightly out of order; restore it.
     return sorted(((pk, float(distance)) for pk, distance in rows), key=lambda row: row[1])
 

@@ -117,3 +117,15 @@ def test_reindex_all_batches_every_product(make_product, settings, embedder):
 
     assert report.embedded == 5
     assert seen == [2, 2, 1]
+
+
+def test_reindex_fills_the_keyword_index_of_older_vectors_without_the_model(make_product, embedder):
+    product = make_product(name="Storm shell", description="Taped seams.")
+    embeddings.embed_products(product_pks=[product.pk])
+    ProductEmbedding.objects.update(keywords=None)  # as written before keywords existed
+    calls = embedder.calls
+
+    embeddings.reindex_products()
+
+    assert embedder.calls == calls
+    assert ProductEmbedding.objects.filter(keywords__isnull=False).count() == 1

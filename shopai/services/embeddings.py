@@ -211,6 +211,19 @@ def products_with_changed_text(*, batch_size: int = 2000) -> list[str]:
     return changed
 
 
+def backfill_keywords(*, batch_size: int = 500) -> int:
+    """Fill the keyword index of vectors written before it existed (no model call)."""
+    backend = get_embedding_backend()
+    content_type = _product_content_type()
+    missing = list(
+        ProductEmbedding.objects.filter(content_type=content_type, model_name=backend.name, keywords__isnull=True)
+        .values_list("object_pk", flat=True)
+    )
+    for start in range(0, len(missing), batch_size):
+        _write_keywords(content_type, backend.name, _texts_for(missing[start : start + batch_size]))
+    return len(missing)
+
+
 def reindex_products(
     *,
     everything: bool = False,
@@ -220,6 +233,7 @@ def reindex_products(
     """Embed in this process: stale, missing and changed products, or all of them with ``everything``."""
     started = time.perf_counter()
     adapter = get_product_adapter()
+    backfill_keywords()
     if everything:
         pks = [str(pk) for pk in adapter.get_queryset().order_by("pk").values_list("pk", flat=True)]
     else:

@@ -12,6 +12,12 @@ from shopai.selectors import filter_products, keyword_products, nearest_products
 
 MODES = ("hybrid", "vector", "keyword")
 RRF_K = 60  # reciprocal rank fusion constant (the usual 60: ranks matter, raw scores don't)
+# Words that say nothing about the product; full-text rank has no IDF to discount them.
+STOPWORDS = frozenset(
+    "the and for you your with that this are was can any some something anything thing things what which "
+    "who how want need looking look find buy good best great nice really very have has get got from into "
+    "not but all one about at home use using".split()
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
                 ranked[pk] = ranked.get(pk, 0.0) + 1.0 / (RRF_K + rank)
     if mode in ("hybrid", "keyword"):
         rows = keyword_products(
-            terms=keyword_terms(query),
+            terms=keyword_terms(query) - STOPWORDS,
             products=products,
             model_name=backend.name,
             k=depth,
