@@ -46,9 +46,7 @@ def nearest_products(
             # The index scan gave up early (a very selective filter): rank the allowed rows
             # exactly. "+ 0" hides the ordering from the HNSW index, so the planner scans them.
             rows = list(
-                ProductEmbedding.objects.filter(
-                    content_type=content_type, model_name=model_name, object_pk__in=allowed
-                )
+                ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name, object_pk__in=allowed)
                 .annotate(distance=CosineDistance("embedding", list(map(float, vector))) + 0.0)
                 .order_by("distance")
                 .values_list("object_pk", "distance")[:k]

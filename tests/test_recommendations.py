@@ -156,3 +156,50 @@ def test_similar_products_api(client, shop):
     body = client.get(f"/api/shopai/products/{shop['tent'].pk}/similar", {"k": 1}).json()
     assert body["results"][0]["id"] == str(shop["tent2"].pk)
     assert client.get("/api/shopai/products/999999/similar").status_code == 404
+
+
+def test_bought_together_comes_from_shared_baskets(shop, django_user_model):
+    now = timezone.now()
+    for name in ("a", "b", "c"):
+        user = django_user_model.objects.create_user(f"basket-{name}")
+        record_event(kind="purchase", user=user, product_pk=shop["tent"].pk, when=now)
+        record_event(kind="purchase", user=user, product_pk=shop["bag"].pk, when=now)
+    loner = django_user_model.objects.create_user("loner")
+    record_event(kind="purchase", user=loner, product_pk=shop["tent"].pk, when=now - timedelta(days=3))
+    record_event(kind="purchase", user=loner, product_pk=shop["pan"].pk, when=now)  # another day: not together
+
+    from shopai.services.recommend import bought_together
+
+    together = bought_together(product=shop["tent"], k=3)
+
+    assert [r.product for r in together] == [shop["bag"]]
+    assert together[0].reason == "Often bought with Trail tent for two"
+
+
+def test_import_events_creates_users_skips_unknown_skus_and_builds_profiles(shop, tmp_path):
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "user,sku,type,timestamp\n"
+        f"ann,{shop['tent'].sku},view,2026-11-01T10:00:00\n"
+        f"ann,{shop['bag'].sku},purchase,11/02/2026 09:30\n"
+        "ann,NO-SUCH-SKU,view,2026-11-03T10:00:00\n"
+        f"ann,{shop['pan'].sku},like,2026-11-03T10:00:00\n"
+        f"ann,{shop['pan'].sku},view,yesterday\n",
+        encoding="utf-8",
+    )
+    out, err = StringIO(), StringIO()
+
+    call_command("shopai_import_events", path, no_progress=True, stdout=out, stderr=err)
+
+    ann = get_user_model().objects.get(username="ann")
+    assert not ann.is_active
+    assert Event.objects.filter(user=ann).count() == 2
+    assert "2 events imported, 1 users created, 2 rows rejected." in out.getvalue()
+    assert "NO-SUCH-SKU (1)" in err.getvalue() and "line 5: rejected: type 'like'" in err.getvalue()
+    assert "line 6: rejected: timestamp 'yesterday'" in err.getvalue()
+    assert UserProfile.objects.filter(user=ann).exists()

@@ -216,8 +216,9 @@ def backfill_keywords(*, batch_size: int = 500) -> int:
     backend = get_embedding_backend()
     content_type = _product_content_type()
     missing = list(
-        ProductEmbedding.objects.filter(content_type=content_type, model_name=backend.name, keywords__isnull=True)
-        .values_list("object_pk", flat=True)
+        ProductEmbedding.objects.filter(
+            content_type=content_type, model_name=backend.name, keywords__isnull=True
+        ).values_list("object_pk", flat=True)
     )
     for start in range(0, len(missing), batch_size):
         _write_keywords(content_type, backend.name, _texts_for(missing[start : start + batch_size]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Case, CharField, Count, FloatField, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from shopai.backends import get_embedding_backend
@@ -171,3 +172,39 @@ def similar_products(*, product, k: int = 6) -> list[Recommendation]:
     found = {str(p.pk): p for p in pool.filter(pk__in=[pk for pk, _ in rows])}
     name = adapter.get_field(product, "name")
     return [Recommendation(found[pk], 1.0 - d, f"Similar to {name}") for pk, d in rows if pk in found]
+
+
+def bought_together(*, product, k: int = 4) -> list[Recommendation]:
+    """Products bought in the same baskets (same shopper, same day), normalised by how common they are."""
+    adapter = get_product_adapter()
+    purchases = Event.objects.filter(kind=Event.Kind.PURCHASE).exclude(user__isnull=True)
+    target = str(product.pk)
+    baskets = set(
+        purchases.filter(object_pk=target).annotate(day=TruncDate("created_at")).values_list("user_id", "day")
+    )
+    if not baskets:
+        return []
+    users = {user for user, _ in baskets}
+    together: dict[str, int] = {}
+    for user, day, pk in (
+        purchases.filter(user_id__in=users)
+        .exclude(object_pk=target)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("user_id", "day", "object_pk")
+        .distinct()
+    ):
+        if (user, day) in baskets:
+            together[pk] = together.get(pk, 0) + 1
+    if not together:
+        return []
+    popularity = dict(
+        purchases.filter(object_pk__in=list(together))
+        .values("object_pk")
+        .annotate(n=Count("pk"))
+        .values_list("object_pk", "n")
+    )
+    scores = {pk: count / math.sqrt(len(baskets) * max(popularity.get(pk, 1), 1)) for pk, count in together.items()}
+    pool = {str(p.pk): p for p in adapter.get_searchable_queryset().filter(pk__in=list(scores))}
+    name = adapter.get_field(product, "name")
+    ranked = sorted((pk for pk in scores if pk in pool), key=lambda pk: (-scores[pk], pk))[:k]
+    return [Recommendation(pool[pk], scores[pk], f"Often bought with {name}") for pk in ranked]

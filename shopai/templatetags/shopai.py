@@ -60,3 +60,11 @@ def shopai_track(product=None, query=""):
         "product_id": "" if product is None else str(product.pk),
         "query": query,
     }
+
+
+@register.inclusion_tag("shopai/recommendations.html")
+def shopai_bought_together(product, k=4, title="Often bought together"):
+    """``{% shopai_bought_together product %}``: products shoppers bought in the same basket."""
+    from shopai.services.recommend import bought_together
+
+    return {"items": bought_together(product=product, k=int(k)), "title": title}

@@ -1,10 +1,13 @@
 """Load the demo shop (catalogue, customers, orders, browsing) into an empty database."""
 
+import csv
 import random
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -80,3 +83,18 @@ class Command(BaseCommand):
                 for product in items:
                     OrderItem.objects.create(order=order, product=product, quantity=1, unit_price=product.price)
         self.stdout.write(f"Customers: {', '.join(name for name, _, _ in CUSTOMERS)} (password {SHOPPER_PASSWORD}).")
+        self._share_history_with_shopai()
+
+    def _share_history_with_shopai(self):
+        """Hand the demo customers' views and orders to shopai, as a shop importing its history would."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "events.csv"
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["user", "sku", "type", "timestamp"])
+                for view in ProductView.objects.select_related("user", "product"):
+                    writer.writerow([view.user.username, view.product.sku, "view", view.viewed_at.isoformat()])
+                for item in OrderItem.objects.select_related("order__user", "product"):
+                    order = item.order
+                    writer.writerow([order.user.username, item.product.sku, "purchase", order.created_at.isoformat()])
+            call_command("shopai_import_events", str(path), no_progress=True, stdout=self.stdout)
