@@ -147,3 +147,14 @@ def test_a_filter_matching_one_percent_still_returns_k_results(client, make_prod
 def test_bad_mode_or_page_gets_a_400(client, params, message):
     response = client.get(URL, params)
     assert response.status_code == 400 and message in response.json()["error"]
+
+
+def test_openapi_schema_is_valid_and_documents_every_shopai_endpoint(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO())  # raises on a warning
+    paths = client.get(reverse("schema"), HTTP_ACCEPT="application/json").json()["paths"]
+    for path in ("/api/shopai/events", "/api/shopai/recommendations", "/api/shopai/products/{product_id}/similar"):
+        assert path in paths

@@ -62,8 +62,19 @@ class ProductHitSerializer(serializers.Serializer):
 
 class SearchResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
+    mode = serializers.CharField()
+    page = serializers.IntegerField()
     count = serializers.IntegerField()
     results = ProductHitSerializer(many=True)
+
+
+class RecommendedProductSerializer(ProductHitSerializer):
+    reason = serializers.CharField(help_text='Why it is recommended, e.g. "Because you viewed …".')
+
+
+class RecommendationResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = RecommendedProductSerializer(many=True)
 
 
 class StrictCharField(serializers.CharField):

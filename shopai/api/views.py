@@ -16,6 +16,7 @@ from shopai.api.serializers import (
     EventSerializer,
     FeedbackSerializer,
     RecommendationQuerySerializer,
+    RecommendationResponseSerializer,
     SearchQuerySerializer,
     SearchResponseSerializer,
 )
@@ -158,7 +159,7 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RecommendationThrottle]
 
-    @extend_schema(parameters=[RecommendationQuerySerializer], responses=SearchResponseSerializer)
+    @extend_schema(parameters=[RecommendationQuerySerializer], responses=RecommendationResponseSerializer)
     def get(self, request):
         params = RecommendationQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -182,6 +183,7 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RecommendationThrottle]
 
+    @extend_schema(responses=RecommendationResponseSerializer)
     def get(self, request, product_id: str):
         params = RecommendationQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
