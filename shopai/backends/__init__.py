@@ -16,6 +16,27 @@ class BackendError(Exception):
     """A backend failed in a way that is worth retrying (timeout, server down)."""
 
 
+class Backend:
+    """Base of the model backends: an alias, its CONFIG, and a model loaded once, on first use."""
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        self.alias = alias
+        self.config = config
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+
+    def load(self) -> Any:
+        """The model, loaded by ``_load`` the first time (thread-safe)."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        return None
+
+
 def backend_class(kind: str, alias: str) -> tuple[type, dict[str, Any]]:
     """Import the class for SHOPAI[kind][alias] without instantiating it."""
     from shopai.conf import shopai_settings

@@ -21,20 +21,17 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
-from . import BackendError
+from . import Backend, BackendError
 
 
-class EmbeddingBackend:
+class EmbeddingBackend(Backend):
     """Base class. Subclasses implement ``_encode``; the model is loaded lazily once."""
 
     default_dimensions = 384
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
-        self.alias = alias
-        self.config = config
+        super().__init__(alias=alias, config=config)
         self.dimensions = int(config.get("dimensions", self.default_dimensions))
-        self._model: Any = None
-        self._load_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_size = int(config.get("cache_size", 20000))
@@ -43,16 +40,6 @@ class EmbeddingBackend:
     def name(self) -> str:
         """Identifies the model whose vectors are stored; changing it means re-embedding."""
         return str(self.config.get("name") or self.config.get("model") or type(self).__name__)
-
-    def load(self) -> Any:
-        if self._model is None:
-            with self._load_lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
-
-    def _load(self) -> Any:
-        return None
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
+from shopai.backends import Backend
 from shopai.language import split_sentences
 
 
@@ -29,28 +30,12 @@ class Span:
     end: int
 
 
-class QABackend:
+class QABackend(Backend):
     """Base class. Subclasses implement ``extract``; a model, if any, is loaded lazily once."""
-
-    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
-        self.alias = alias
-        self.config = config
-        self._model: Any = None
-        self._load_lock = threading.Lock()
 
     def setting(self, key: str) -> str:
         """How a config key is spelled in the settings, for error messages."""
         return f'SHOPAI["QA"]["{self.alias}"]["CONFIG"]["{key}"]'
-
-    def load(self) -> Any:
-        if self._model is None:
-            with self._load_lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
-
-    def _load(self) -> Any:
-        return None
 
     def extract(
         self, question: str, context: str, *, language: str, question_vector: np.ndarray | None = None
