@@ -69,12 +69,21 @@ DEFAULTS: dict[str, Any] = {
         "HISTORY_LIMIT": 200,
         # A burst of events leads to one profile update this many seconds after the first.
         "PROFILE_DEBOUNCE_SECONDS": 5,
-        "TRENDING_DAYS": 14,
+        # Trending: events of the last TRENDING_DAYS, each halved in weight every TRENDING_HALF_LIFE_DAYS.
+        "TRENDING_DAYS": 90,
+        "TRENDING_HALF_LIFE_DAYS": 30,
         "MAX_K": 50,
-        # May items the shopper already bought come back? Globally, and per category id.
-        "REPURCHASE": False,
-        "REPURCHASE_CATEGORIES": [],
-        # At most this many recommendations from one category (diversity).
+        # A shopper's recommendations blend these parts, each scaled so its best item scores 1:
+        # buy_again (their own purchases), interests (nearest to their interest profile),
+        # bought_together (co-purchases of what they bought), trending. Chosen by
+        # shopai_eval_recs on held-out baskets; see README "Recommendations".
+        "BLEND": {"buy_again": 0.6, "interests": 0.0, "bought_together": 0.0, "trending": 0.4},
+        # May items the shopper already bought come back? Globally, and per category
+        # ({"Grocery": True, "Furniture": False}: ids or names, a name covers its subcategories).
+        "REPURCHASE": True,
+        "REPURCHASE_CATEGORIES": {},
+        "REPURCHASE_HALF_LIFE_DAYS": 180,
+        # At most this many recommendations from one category before the others get a turn.
         "CATEGORY_CAP": 3,
     },
     # The shop's order model, for "where is my order?" (None: the assistant cannot look orders up).
@@ -86,7 +95,14 @@ DEFAULTS: dict[str, Any] = {
         "status": "get_status_display",
         "tracking": "tracking_number",
         "created": "created_at",
+        # Orders count as purchases: the order's lines, the product of a line, the raw state.
+        "items": "items",
+        "item_product": "product",
+        "state": "status",
     },
+    # Order states whose lines count as bought (None: every order). Other states (cancelled,
+    # returned) withdraw the order's purchases from the shopper's history.
+    "ORDER_PURCHASED_STATES": None,
     "EMBEDDING_BATCH_SIZE": 64,
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,

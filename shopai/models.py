@@ -184,6 +184,8 @@ class Event(models.Model):
     object_pk = models.CharField(max_length=64, blank=True, help_text="The product, for all kinds but search.")
     query = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(db_index=True)
+    # Where a recorded event came from when it mirrors shop data ("order:42" for an order's lines).
+    source = models.CharField(max_length=80, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -37,3 +37,14 @@ def merge_visitor_history(sender, request, user, **kwargs):
     # login() gives the session a new key, but keeps its data: the visitor key is stored there.
     key = request.session.get(events.VISITOR_KEY, "") if request is not None else ""
     events.merge_session_events(session_key=key, user=user)
+
+
+@receiver(post_save, dispatch_uid="shopai_order_saved")
+@receiver(post_delete, dispatch_uid="shopai_order_deleted")
+def order_changed(sender, instance, raw=False, using="default", **kwargs):
+    # Orders and their lines count as purchases once the transaction commits (SQL only, no model call).
+    if raw:
+        return
+    order_pk = events.order_pk_for(sender, instance)
+    if order_pk is not None:
+        events.schedule_order_sync(order_pk=order_pk, using=using)

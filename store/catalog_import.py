@@ -89,21 +89,64 @@ def _clean(row: dict[str, str]) -> dict:
     return cleaned
 
 
+# Invoice-line exports such as the UCI Online Retail data set: one row per line sold.
+INVOICE_COLUMNS = ("InvoiceNo", "StockCode", "Description", "UnitPrice")
+INVOICE_CATEGORY = "Online Retail"
+# Stock codes of invoice lines that are charges, not products (postage, carriage, manual, fees...).
+CHARGE_CODES = {"POST", "DOT", "C2", "M", "D", "S", "B", "CRUK", "PADS", "AMAZONFEE", "BANK CHARGES"}
+
+
 def _rows(handle: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(handle)
     header = [name.strip() for name in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    if all(column in header for column in INVOICE_COLUMNS):
+        yield from _invoice_products(reader)
+        return
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise CatalogFormatError(
             f"The file lacks the column(s) {', '.join(missing)}; the header must contain "
-            f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)})."
+            f"{','.join(REQUIRED_COLUMNS)} (optional: {','.join(OPTIONAL_COLUMNS)}), or be an invoice-line "
+            f"export with {','.join(INVOICE_COLUMNS)}."
         )
-    reader.fieldnames = header
     for row in reader:
         # line_num is where the row ends; count back over line breaks inside quoted fields
         # (blank lines between rows are skipped by the reader, so "previous end + 1" is wrong).
         breaks = sum(value.count("\n") for value in row.values() if isinstance(value, str))
         yield reader.line_num - breaks, row
+
+
+def _invoice_products(reader: csv.DictReader) -> Iterable[tuple[int, dict[str, str]]]:
+    """One catalogue row per stock code of an invoice-line file: its latest description and price.
+
+    Cancellations (invoice numbers starting with C) and charges such as postage are skipped;
+    each charge code is reported once, at its first line.
+    """
+    products: dict[str, tuple[int, dict[str, str]]] = {}
+    for row in reader:
+        line = reader.line_num
+        code = (row.get("StockCode") or "").strip()
+        if (row.get("InvoiceNo") or "").strip().upper().startswith("C"):
+            continue
+        if code.upper() in CHARGE_CODES:
+            if code not in products:
+                products[code] = (line, {"_reject": f"stock code {code} is a charge (postage, fee), not a product"})
+            continue
+        text = " ".join((row.get("Description") or "").split())
+        if not code or not text:
+            continue  # lines without a description are stock adjustments, not sales
+        products[code] = (
+            products.get(code, (line, {}))[0],
+            {
+                "sku": code,
+                "name": text.title()[:200],
+                "category": INVOICE_CATEGORY,
+                "price": (row.get("UnitPrice") or "").strip(),
+                "description": text.capitalize(),
+            },
+        )
+    yield from sorted(products.values(), key=lambda item: item[0])
 
 
 def import_catalog(handle: IO[str], *, progress=None) -> ImportReport:
@@ -121,6 +164,9 @@ def import_catalog(handle: IO[str], *, progress=None) -> ImportReport:
                 progress(1)
             if None in row:
                 report.rejected.append((line, "the row has more fields than the header"))
+                continue
+            if "_reject" in row:
+                report.rejected.append((line, row["_reject"]))
                 continue
             try:
                 data = _clean(row)

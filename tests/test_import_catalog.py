@@ -225,3 +225,26 @@ def test_one_import_is_queued_for_embedding_as_one_batch_and_a_rerun_queues_noth
     broker_client().delete("embeddings")
     assert run_import(path)[0] == "0 created, 0 updated, 5 unchanged, 1 rejected."
     assert queued_product_batches() == []
+
+
+@pytest.mark.django_db
+def test_invoice_line_exports_become_one_product_per_stock_code(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536370,22728,ALARM CLOCK BAKELIKE PINK,24,12/1/2010 8:45,3.75,12583,France\n"
+        "536370,POST,POSTAGE,3,12/1/2010 8:45,18,12583,France\n"
+        "536371,22728,ALARM CLOCK BAKELIKE PINK ,6,12/2/2010 9:00,3.95,12584,France\n"
+        "C536372,21731,RED TOADSTOOL LED NIGHT LIGHT,-1,12/3/2010 9:00,1.65,12584,France\n"
+        "536373,21731,RED TOADSTOOL LED NIGHT LIGHT,2,12/4/2010 9:00,1.65,12584,France\n",
+        name="retail.csv",
+    )
+
+    out, err = run_import(path)
+
+    assert out == "2 created, 0 updated, 0 unchanged, 1 rejected."
+    assert "line 3: rejected: stock code POST is a charge" in err
+    clock = Product.objects.get(sku="22728")
+    assert clock.name == "Alarm Clock Bakelike Pink" and clock.price == Decimal("3.95")  # the latest price
+    assert str(clock.category) == "Online Retail"
+    assert run_import(path)[0] == "0 created, 0 updated, 2 unchanged, 1 rejected."

@@ -1,8 +1,10 @@
 """Events, interest profiles and recommendations on the real database (fake embedding model)."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from shopai.models import Event, UserProfile
@@ -72,6 +74,63 @@ def test_bought_items_do_not_come_back_unless_repurchase_is_on(shop, django_user
     assert shop["tent"] not in [r.product for r in recommend_for_user(user=buyer, k=5)]
     settings.SHOPAI = {**settings.SHOPAI, "RECOMMENDATIONS": {"REPURCHASE": True}}
     assert recommend_for_user(user=buyer, k=5)[0].product == shop["tent"]
+
+
+def test_repurchase_per_category_by_name_covers_subcategories(shop, django_user_model, settings):
+    buyer = django_user_model.objects.create_user("groceries")
+    record_event(kind="purchase", user=buyer, product_pk=shop["tent"].pk)
+    record_event(kind="purchase", user=buyer, product_pk=shop["pan"].pk)
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "RECOMMENDATIONS": {"REPURCHASE": False, "REPURCHASE_CATEGORIES": {"Home": True}},
+    }
+
+    shown = [r.product for r in recommend_for_user(user=buyer, k=6, blend={"buy_again": 1.0})]
+
+    assert shown[0] == shop["pan"]  # Home/Kitchen recurs
+    assert shop["tent"] not in shown  # Outdoor/Tents does not
+
+
+def test_buy_again_blend_explains_each_item_by_the_part_that_chose_it(shop, django_user_model, settings):
+    settings.SHOPAI = {**settings.SHOPAI, "RECOMMENDATIONS": {"REPURCHASE": True}}
+    now = timezone.now()
+    for name in ("a", "b"):  # other shoppers buy the kettle with the pan
+        other = django_user_model.objects.create_user(f"kitchen-{name}")
+        record_event(kind="purchase", user=other, product_pk=shop["pan"].pk, when=now - timedelta(days=2))
+        record_event(kind="purchase", user=other, product_pk=shop["kettle"].pk, when=now - timedelta(days=2))
+    buyer = django_user_model.objects.create_user("cook")
+    record_event(kind="purchase", user=buyer, product_pk=shop["pan"].pk, when=now - timedelta(days=10))
+    record_event(kind="view", user=buyer, product_pk=shop["tent"].pk, when=now - timedelta(days=1))
+
+    recs = recommend_for_user(user=buyer, k=3, blend={"buy_again": 0.6, "bought_together": 0.4})
+    reasons = {r.product: r.reason for r in recs}
+
+    assert reasons[shop["pan"]] == "Buy again: you bought this before"
+    assert reasons[shop["kettle"]] == "Often bought with Frying pan"
+    assert shop["tent"] not in reasons  # viewed, not bought: not offered back
+
+
+def test_replaying_history_at_a_past_moment_ignores_later_events(shop, django_user_model, settings):
+    settings.SHOPAI = {**settings.SHOPAI, "RECOMMENDATIONS": {"REPURCHASE": True}}
+    now = timezone.now()
+    shopper = django_user_model.objects.create_user("replay")
+    record_event(kind="purchase", user=shopper, product_pk=shop["bag"].pk, when=now - timedelta(days=30))
+    record_event(kind="purchase", user=shopper, product_pk=shop["kettle"].pk, when=now - timedelta(days=1))
+    then = now - timedelta(days=10)
+
+    recs = recommend_for_user(user=shopper, k=2, now=then, blend={"buy_again": 1.0})
+
+    assert recs[0].product == shop["bag"] and recs[0].reason == "Buy again: you bought this before"
+    assert recs[1].reason == "New in the shop"  # the kettle was not bought yet, nor anything else trending
+    newcomer_then = recommend_for_user(user=shopper, k=1, now=now - timedelta(days=40))
+    assert newcomer_then[0].reason in {"Trending now", "New in the shop"}  # no history yet at that time
+
+
+def test_unknown_blend_part_is_refused(shop, django_user_model):
+    shopper = django_user_model.objects.create_user("typo")
+    record_event(kind="view", user=shopper, product_pk=shop["tent"].pk)
+    with pytest.raises(ValueError, match="Unknown recommendation parts"):
+        recommend_for_user(user=shopper, k=2, blend={"popular": 1.0})
 
 
 def test_filters_that_match_one_percent_still_return_k_results(make_product, django_user_model):
@@ -221,3 +280,33 @@ def test_rebuild_profiles_command_builds_profiles_once_products_have_vectors(mak
 
     assert UserProfile.objects.filter(user=hiker).exists()
     assert "1 profiles built" in out.getvalue()
+
+
+def test_orders_count_as_purchases_and_cancelling_withdraws_them(
+    shop, django_user_model, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    from store.models import Order, OrderItem
+
+    buyer = django_user_model.objects.create_user("orderer")
+    # As a checkout does: the order, then its lines, in one transaction (the test's own
+    # transaction never commits, so the commit hooks are run by hand).
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        order = Order.objects.create(user=buyer, status=Order.Status.PAID)
+        for product in (shop["tent"], shop["bag"]):
+            OrderItem.objects.create(order=order, product=product, unit_price=product.price)
+
+    bought = Event.objects.filter(user=buyer, kind="purchase")
+    assert sorted(bought.values_list("object_pk", flat=True)) == sorted([str(shop["tent"].pk), str(shop["bag"].pk)])
+    order.status = Order.Status.CANCELLED
+    with django_capture_on_commit_callbacks(execute=True):
+        order.save()
+    assert not bought.exists()
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.DELIVERED)  # bypasses signals
+
+    call_command("shopai_sync_orders", no_progress=True, stdout=StringIO())
+
+    assert bought.count() == 2
+    call_command("shopai_sync_orders", no_progress=True, stdout=StringIO())
+    assert bought.count() == 2  # idempotent

@@ -163,6 +163,15 @@ SHOPAI = {
     "PRODUCT_TEXT_FIELDS": ["name", "category.full_name", "description"],
     "SEARCHABLE_FILTER": {"is_active": True},
     "ORDER_MODEL": "store.Order",
+    "ORDER_PURCHASED_STATES": ["paid", "shipped", "delivered"],
+    "RECOMMENDATIONS": {
+        # A gear and lifestyle shop: a jacket or a tent is not bought twice, food and toiletries are.
+        "REPURCHASE": False,
+        "REPURCHASE_CATEGORIES": {"Grocery": True, "Beauty": True, "Health": True, "食品": True, "美妆": True},
+        # Its shoppers mostly browse, so their interests lead. shopai's default (buy again 0.6,
+        # trending 0.4) was chosen on purchase histories, where replenishment dominates.
+        "BLEND": {"buy_again": 0.3, "interests": 0.5, "trending": 0.2},
+    },
     "ASSISTANT": {
         "LINKS": {
             "orders": "store:orders",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache
+from django.db import connections, transaction
 from django.utils import timezone
 
-from shopai.conf import shopai_settings
+from shopai.adapters import resolve_path
+from shopai.conf import get_order_adapter, shopai_settings
 from shopai.models import Event, UserProfile
 
 logger = logging.getLogger(__name__)
@@ -59,3 +61,92 @@ def erase_shopper_data(*, user) -> int:
     UserProfile.objects.filter(user=user).delete()
     cache.delete(f"shopai:profile-pending:{user.pk}")
     return deleted
+
+
+# --- Orders count as purchases ------------------------------------------------------
+
+
+def order_item_model():
+    """The model of an order's lines (ORDER_FIELDS["items"]), or None without an order model."""
+    model = get_order_adapter().model
+    if model is None:
+        return None
+    return model._meta.get_field(shopai_settings.ORDER_FIELDS["items"]).related_model
+
+
+def sync_order_purchases(*, order_pk) -> int:
+    """Make the shopper's purchase events mirror this order: its lines if its state counts, else none.
+
+    Idempotent (events carry ``source="order:<pk>"``); returns how many events it added or removed.
+    """
+    model = get_order_adapter().model
+    fields = shopai_settings.ORDER_FIELDS
+    source = f"order:{order_pk}"
+    order = model._default_manager.filter(pk=order_pk).first()
+    existing = Event.objects.filter(source=source)
+    if order is None:
+        return existing.delete()[0]
+    states = shopai_settings.ORDER_PURCHASED_STATES
+    counts = states is None or str(resolve_path(order, fields["state"])) in {str(state) for state in states}
+    user_id = getattr(order, f"{fields['user']}_id", None)
+    wanted: set[str] = set()
+    if counts and user_id is not None:
+        items = getattr(order, fields["items"]).all()
+        wanted = {str(pk) for pk in items.values_list(f"{fields['item_product']}_id", flat=True) if pk is not None}
+    when = resolve_path(order, fields["created"]) or timezone.now()
+    with transaction.atomic():
+        have = dict(existing.values_list("object_pk", "pk"))
+        removed = Event.objects.filter(pk__in=[pk for product, pk in have.items() if product not in wanted]).delete()[0]
+        Event.objects.filter(source=source).exclude(created_at=when).update(created_at=when)
+        Event.objects.bulk_create(
+            [
+                Event(user_id=user_id, kind=Event.Kind.PURCHASE, object_pk=product, created_at=when, source=source)
+                for product in sorted(wanted - set(have))
+            ]
+        )
+    changed = removed + len(wanted - set(have))
+    if changed and user_id is not None:
+        schedule_profile_update(user_id=user_id)
+    return changed
+
+
+class _PendingOrders:
+    """Orders touched in one transaction, mirrored once it commits (after their lines exist)."""
+
+    def __init__(self) -> None:
+        self.pks: set = set()
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        for pk in self.pks:
+            try:
+                sync_order_purchases(order_pk=pk)
+            except Exception:  # never break the shop's checkout; shopai_sync_orders repairs it
+                logger.exception("Could not record the purchases of order %s", pk)
+
+
+def schedule_order_sync(*, order_pk, using: str = "default") -> None:
+    connection = connections[using]
+    if connection.in_atomic_block:
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _PendingOrders) and not func.done:
+                func.pks.add(order_pk)
+                return
+    pending = _PendingOrders()
+    pending.pks.add(order_pk)
+    transaction.on_commit(pending, using=using)
+
+
+def order_pk_for(sender, instance):
+    """The order a saved/deleted order or order line belongs to; None for any other model."""
+    label = shopai_settings.ORDER_MODEL
+    if not label:
+        return None
+    if sender._meta.label_lower == str(label).lower():
+        return instance.pk
+    model = get_order_adapter().model
+    relation = model._meta.get_field(shopai_settings.ORDER_FIELDS["items"])
+    if sender is relation.related_model:
+        return getattr(instance, relation.field.attname, None)
+    return None

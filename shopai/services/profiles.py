@@ -27,12 +27,8 @@ def product_vectors(pks: list[str], *, model_name: str) -> dict[str, np.ndarray]
     return {pk: np.asarray(vector, dtype=np.float32) for pk, vector in rows.values_list("object_pk", "embedding")}
 
 
-def rebuild_profile(*, user_id: int) -> UserProfile | None:
-    """Recompute one shopper's vector from their recent events; None (and no profile) without history."""
-    config = shopai_settings.RECOMMENDATIONS
-    backend = get_embedding_backend()
-    now = timezone.now()
-    events = list(Event.objects.filter(user_id=user_id).order_by("-created_at")[: int(config["HISTORY_LIMIT"])])
+def interest_vector(events, *, now, backend) -> tuple[np.ndarray | None, int]:
+    """The unit vector of ``events`` (weighted by kind and age at ``now``) and how many were usable."""
     vectors = product_vectors([e.object_pk for e in events if e.object_pk], model_name=backend.name)
     queries = list(dict.fromkeys(e.query for e in events if e.kind == Event.Kind.SEARCH and e.query))
     query_vectors = dict(zip(queries, backend.embed_queries(queries), strict=True)) if queries else {}
@@ -46,11 +42,28 @@ def rebuild_profile(*, user_id: int) -> UserProfile | None:
         used += 1
     norm = float(np.linalg.norm(total))
     if not used or norm == 0:
+        return None, 0
+    return total / norm, used
+
+
+def recent_events(*, user_id: int, before=None) -> list[Event]:
+    """The shopper's latest HISTORY_LIMIT events (strictly before ``before`` when given)."""
+    events = Event.objects.filter(user_id=user_id)
+    if before is not None:
+        events = events.filter(created_at__lt=before)
+    return list(events.order_by("-created_at")[: int(shopai_settings.RECOMMENDATIONS["HISTORY_LIMIT"])])
+
+
+def rebuild_profile(*, user_id: int) -> UserProfile | None:
+    """Recompute one shopper's vector from their recent events; None (and no profile) without history."""
+    backend = get_embedding_backend()
+    vector, used = interest_vector(recent_events(user_id=user_id), now=timezone.now(), backend=backend)
+    if vector is None:
         UserProfile.objects.filter(user_id=user_id).delete()
         return None
     if not get_user_model().objects.filter(pk=user_id).exists():
         return None
     profile, _ = UserProfile.objects.update_or_create(
-        user_id=user_id, defaults={"vector": total / norm, "model_name": backend.name, "events_used": used}
+        user_id=user_id, defaults={"vector": vector, "model_name": backend.name, "events_used": used}
     )
     return profile

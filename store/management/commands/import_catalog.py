@@ -11,8 +11,9 @@ from store.catalog_import import CatalogFormatError, import_catalog
 class Command(BaseCommand):
     help = (
         "Create or update products by sku from a CSV file (columns sku,name,category,price,description; "
-        "optional stock,language,attributes; category paths like Men/Tops/Hoodies). Bad rows are "
-        "rejected with their line number; the rest are imported."
+        "optional stock,language,attributes; category paths like Men/Tops/Hoodies), or from an "
+        "invoice-line export (InvoiceNo,StockCode,Description,UnitPrice, e.g. UCI Online Retail: one "
+        "product per stock code). Bad rows are rejected with their line number; the rest are imported."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,52 @@
+"""Measure product search (keyword, vector, hybrid) on graded relevance judgements."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from shopai.services import evaluation
+from shopai.services.search_eval import MODES, JudgementFileError, evaluate, read_judgements
+
+
+class Command(BaseCommand):
+    help = (
+        "nDCG@k of keyword, vector and hybrid search on QRELS.csv (columns query,sku,rating; rating 0-3, "
+        "unjudged products count as 0), overall and per query language, against the shop's catalogue."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument("--worst", type=int, default=5, help="List this many weakest queries of hybrid search.")
+        parser.add_argument("--json", type=Path, default=None)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, file: Path, k: int, worst: int, json: Path | None, **options):
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        if k < 1:
+            raise CommandError("--k must be 1 or more.")
+        try:
+            judgements = read_judgements(file)
+            with tqdm(total=len(judgements.by_query), unit="query", disable=options["no_progress"]) as bar:
+                result = evaluate(judgements, k=k, progress=bar.update)
+        except JudgementFileError as exc:
+            raise CommandError(str(exc)) from exc
+        for line, reason in judgements.rejected:
+            self.stderr.write(f"line {line}: rejected: {reason}")
+        if judgements.unknown_skus:
+            self.stderr.write(f"skus not in the catalogue, ignored: {', '.join(sorted(judgements.unknown_skus))}")
+        languages = result["queries_by_language"]
+        self.stdout.write(
+            f"{result['queries']} queries ({languages['en']} en, {languages['zh']} zh), model {result['model']}"
+        )
+        columns = [f"nDCG@{k}", f"nDCG@{k} en", f"nDCG@{k} zh", f"R@{k}"]
+        self.stdout.write(f"{'mode':<10}" + "".join(f"{c:>14}" for c in columns))
+        for mode in MODES:
+            row = result["results"][mode]
+            self.stdout.write(f"{mode:<10}" + "".join(f"{row[c]:>14.3f}" for c in columns))
+        weakest = sorted(result["per_query"]["hybrid"].items(), key=lambda item: item[1])[:worst]
+        for query, value in weakest:
+            self.stdout.write(f"  weak (hybrid): {value:.3f}  {query}")
+        evaluation.dump(result, json)
