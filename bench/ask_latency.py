@@ -835,6 +835,9 @@ def main(argv: list[str] | None = None) -> int:
         default=list(ENDPOINTS),
         help="Endpoints to time, in this order (all three).",
     )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help=f"Where to write the figures ({RESULTS.relative_to(REPO)})."
+    )
     args = parser.parse_args(argv)
     endpoints = [name for name in ENDPOINTS if name in args.endpoints]
     if args.requests < 1 or any(level < 1 for level in args.concurrency) or args.breakdown_calls < 0:
@@ -960,9 +963,9 @@ def main(argv: list[str] | None = None) -> int:
         if worker_boots != 1 or server_errors:
             print(f"\nWARNING: gunicorn log shows {worker_boots} worker boots and {server_errors} errors:")
             print(server.log_tail())
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"\nWrote {RESULTS.relative_to(REPO)}")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"\nWrote {args.out}")
         failed = any(level["ok"] != level["requests"] for section in sections.values() for level in section["levels"])
         return 1 if failed else 0
     finally:

@@ -72,6 +72,22 @@ class ProductAdapter:
                 parts.append(str(value).strip())
         return "\n".join(part for part in parts if part)
 
+    def get_facts(self, product: models.Model) -> str:
+        """Everything generated copy may rely on: the embedded text plus PRODUCT_FACT_FIELDS.
+
+        Dicts become "key: value" lines and lists comma-separated values. This is the source
+        the grounding guard checks drafts against, and the only product data a prompt sees.
+        """
+        lines = [self.get_text(product)]
+        for path in shopai_settings.PRODUCT_FACT_FIELDS:
+            value = resolve_path(product, path)
+            label = path.rsplit(".", 1)[-1]
+            if isinstance(value, dict):
+                lines += [f"{key}: {_flat(item)}" for key, item in value.items() if item not in (None, "", [])]
+            elif value not in (None, "", []):
+                lines.append(f"{label}: {_flat(value)}")
+        return "\n".join(line for line in lines if line)
+
     def get_field(self, product: models.Model, name: str) -> Any:
         path = shopai_settings.PRODUCT_FIELDS.get(name)
         return resolve_path(product, path) if path else None
@@ -98,6 +114,12 @@ class OrderInfo:
     tracking: str | None
     created: Any
     url: str | None
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 class OrderAdapter:

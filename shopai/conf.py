@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "PRODUCT_TEXT_FIELDS": ["name", "description"],
     # Queryset filter that products must pass to appear in search results.
     "SEARCHABLE_FILTER": {},
+    # Attribute paths whose values are facts generated copy may rely on, beyond the embedded
+    # text (e.g. ["price", "attributes"]; dicts and lists are flattened).
+    "PRODUCT_FACT_FIELDS": [],
     # Embedding backends, configured like CACHES.
     "EMBEDDINGS": {
         "default": {

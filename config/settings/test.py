@@ -21,7 +21,8 @@ if not os.environ.get("REDIS_URL"):
     _test_redis = redis_urls(os.environ, start_embedded=lambda: start_redis("redis-test"))  # noqa: F405
     CACHES["default"]["LOCATION"] = _test_redis["cache"]  # noqa: F405
     CELERY_BROKER_URL = _test_redis["broker"]
-DATABASES["default"]["TEST"] = {"NAME": "test_shopai"}  # noqa: F405
+# SHOPAI_TEST_DATABASE lets two test runs share the embedded server without sharing a database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SHOPAI_TEST_DATABASE", "test_shopai")}  # noqa: F405
 if os.environ.get("SHOPAI_TEST_WORKER"):
     DATABASES["default"]["NAME"] = os.environ["SHOPAI_TEST_WORKER"]  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -58,6 +59,7 @@ def backend_class(kind: str, alias: str) -> tuple[type, dict[str, Any]]:
 
 
 def get_backend(kind: str, alias: str = "default") -> Any:
+    """The backend of SHOPAI[kind][alias]; aliases configured identically share one instance (one model)."""
     key = (kind, alias)
     backend = _instances.get(key)
     if backend is None:
@@ -65,8 +67,9 @@ def get_backend(kind: str, alias: str = "default") -> Any:
             backend = _instances.get(key)
             if backend is None:
                 cls, config = backend_class(kind, alias)
-                backend = cls(alias=alias, config=config)
-                _instances[key] = backend
+                same = (kind, cls, json.dumps(config, sort_keys=True, default=str))
+                backend = _instances.get(same) or cls(alias=alias, config=config)
+                _instances[key] = _instances[same] = backend
     return backend
 
 

@@ -173,9 +173,9 @@ def recommend_for_user(
     ranked = sorted(scores, key=lambda pk: (-scores[pk], -popular.get(pk, 0.0), pk))[: 4 * k]
     found = {str(p.pk): p for p in pool.filter(pk__in=ranked)}
     chosen = _diversify([(found[pk], scores[pk]) for pk in ranked if pk in found], k=k)
-    recommendations = _explain(
-        history, chosen, because={pk: name for pk, (_, name) in strongest_part.items()}, co_via=co_via
-    )
+    because = {pk: name for pk, (_, name) in strongest_part.items()}
+    because.update({pk: "buy_again" for pk in bought if pk in because})  # "you bought this" says it best
+    recommendations = _explain(history, chosen, because=because, co_via=co_via)
     if len(recommendations) < k:  # too narrow a filter or too little history: top up with trending
         taken = {str(r.product.pk) for r in recommendations} | excluded
         recommendations += trending(products=pool, k=k - len(recommendations), exclude=taken, now=now)
