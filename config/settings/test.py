@@ -59,5 +59,7 @@ SHOPAI = {  # noqa: F405
     },
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.FakeSentimentBackend", "CONFIG": {}}},
     "ASSISTANT": {"EXTRA_EMBEDDINGS": {}},  # one model per FAQ text keeps unit-test counts simple
+    # Instant, deterministic copy; tests of the real SmolLM2 ask for it explicitly.
+    "GENERATION": {"default": {"CLASS": "shopai.backends.generation.FakeGenerationBackend", "CONFIG": {}}},
 }
 CELERY_BEAT_SCHEDULE = {}

@@ -174,3 +174,22 @@ class RecommendationQuerySerializer(serializers.Serializer):
         if value > limit:
             raise serializers.ValidationError(f"k can be at most {limit}.")
         return value
+
+
+class CopyRequestSerializer(serializers.Serializer):
+    field = serializers.CharField(required=False, help_text="description, title, meta_description or highlights")
+    tone = serializers.CharField(required=False, help_text="friendly, premium, technical, playful")
+    length = serializers.CharField(required=False, help_text="short, medium, long")
+    keywords = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=10)
+    language = serializers.CharField(required=False, help_text="en or zh")
+    only_empty = serializers.BooleanField(required=False, help_text="Do not overwrite a field that has text.")
+
+
+class CopyCheckSerializer(serializers.Serializer):
+    text = StrictCharField(
+        max_length=5000,
+        error_messages={
+            "required": 'Send the text to check as JSON, e.g. {"text": "Waterproof jacket…"}.',
+            "blank": "The text is empty.",
+        },
+    )

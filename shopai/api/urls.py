@@ -4,8 +4,13 @@ from django.urls import path
 
 from shopai.api.views import (
     AskView,
+    CopyCheckView,
     EventView,
+    ExperimentAssignmentView,
+    ExperimentConversionView,
     FeedbackView,
+    JobView,
+    ProductCopyView,
     ProductSearchView,
     RecommendationsView,
     SimilarProductsView,
@@ -20,4 +25,9 @@ urlpatterns = [
     path("recommendations", RecommendationsView.as_view(), name="recommendations"),
     path("products/<str:product_id>/similar", SimilarProductsView.as_view(), name="similar"),
     path("ask/<int:exchange_id>/feedback", FeedbackView.as_view(), name="ask-feedback"),
+    path("products/<str:product_id>/copy", ProductCopyView.as_view(), name="product-copy"),
+    path("products/<str:product_id>/copy/check", CopyCheckView.as_view(), name="product-copy-check"),
+    path("jobs/<int:job_id>", JobView.as_view(), name="job"),
+    path("experiments/<slug:key>/assignment", ExperimentAssignmentView.as_view(), name="experiment-assignment"),
+    path("experiments/<slug:key>/conversion", ExperimentConversionView.as_view(), name="experiment-conversion"),
 ]

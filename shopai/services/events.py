@@ -50,6 +50,9 @@ def merge_session_events(*, session_key: str, user) -> int:
     if not session_key:
         return 0
     moved = Event.objects.filter(session_key=session_key, user__isnull=True).update(user=user, session_key="")
+    from shopai.services.experiments import merge_visitor
+
+    merge_visitor(session_key=session_key, user=user)
     if moved:
         schedule_profile_update(user_id=user.pk)
     return moved
@@ -107,6 +110,10 @@ def sync_order_purchases(*, order_pk) -> int:
     changed = removed + len(wanted - set(have))
     if changed and user_id is not None:
         schedule_profile_update(user_id=user_id)
+    if wanted - set(have) and user_id is not None:
+        from shopai.services.experiments import convert_purchase
+
+        convert_purchase(visitor=f"user:{user_id}", product_pks=wanted - set(have))  # A/B tests on these products
     return changed
 
 

@@ -68,3 +68,20 @@ def shopai_bought_together(product, k=4, title="Often bought together"):
     from shopai.services.recommend import bought_together
 
     return {"items": bought_together(product=product, k=int(k)), "title": title}
+
+
+@register.simple_tag(takes_context=True)
+def shopai_experiment_text(context, product, field="description"):
+    """``{% shopai_experiment_text product "description" as text %}``: the visitor's variant of a running
+    A/B test of this product field (an impression is recorded once), else the live text."""
+    from shopai.services.copy import current_text
+    from shopai.services.experiments import ExperimentError, assign, running_for, visitor_id
+
+    request = context.get("request")
+    experiment = running_for(product, field) if request is not None else None
+    if experiment is None:
+        return current_text(product, field)
+    try:
+        return assign(experiment, visitor_id(request)).text
+    except ExperimentError:
+        return current_text(product, field)

@@ -1,0 +1,458 @@
+"""Admin of the marketing studio: copy jobs, drafts with grounding flags, review, A/B experiments."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
+
+from shopai.conf import shopai_settings
+from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
+from shopai.services import copy as copy_service
+from shopai.services import experiments, segments
+
+
+class CopyForm(forms.Form):
+    field = forms.ChoiceField(choices=GeneratedCopy.Field.choices, initial="description")
+    tone = forms.ChoiceField(choices=[])
+    length = forms.ChoiceField(choices=[], initial="medium")
+    keywords = forms.CharField(required=False, help_text="Comma-separated words the copy should contain.")
+    language = forms.ChoiceField(choices=[("en", "English"), ("zh", "Chinese")])
+    only_empty = forms.BooleanField(
+        required=False, label="Do not overwrite", help_text="Skip products whose field already has text."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = shopai_settings.COPY
+        self.fields["tone"].choices = [(tone, tone) for tone in config["TONES"]]
+        self.fields["length"].choices = [
+            (name, f"{name} (~{words} words)") for name, words in config["LENGTHS"].items()
+        ]
+
+    def copy_request(self) -> copy_service.CopyRequest:
+        return copy_service.CopyRequest.from_dict(self.cleaned_data)
+
+
+def _start(model_admin, request, pks, form):
+    try:
+        job = copy_service.start_job(product_pks=pks, request=form.copy_request(), user=request.user)
+    except copy_service.CopyError as exc:
+        form.add_error(None, str(exc))
+        return None
+    model_admin.message_user(
+        request,
+        ngettext(
+            "Generating copy for %d product in the background; drafts appear below as they are written.",
+            "Generating copy for %d products in the background; drafts appear below as they are written.",
+            len(pks),
+        )
+        % len(pks),
+        messages.SUCCESS,
+    )
+    return redirect(reverse("admin:shopai_generationjob_change", args=[job.pk]))
+
+
+def generate_copy_action(model_admin, request, queryset):
+    """Admin action of the host's product list: an intermediate form, then a background job."""
+    pks = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+    form = CopyForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        response = _start(model_admin, request, pks, form)
+        if response is not None:
+            return response
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Generate copy with AI",
+        "form": form,
+        "products": list(queryset[:11]),
+        "selected": pks,
+        "opts": model_admin.opts,
+    }
+    return TemplateResponse(request, "admin/shopai/generate_copy.html", context)
+
+
+def product_copy_view(model_admin, request, object_id):
+    """The same form from one product's page in admin."""
+    product = get_object_or_404(model_admin.get_queryset(request), pk=object_id)
+    if not model_admin.has_change_permission(request, product):
+        return redirect("admin:index")
+    form = CopyForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        response = _start(model_admin, request, [str(product.pk)], form)
+        if response is not None:
+            return response
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Generate copy for {product}",
+        "form": form,
+        "products": [product],
+        "selected": [],
+        "opts": model_admin.opts,
+        "single": True,
+    }
+    return TemplateResponse(request, "admin/shopai/generate_copy.html", context)
+
+
+def _marked(text: str, flags: list[dict]) -> str:
+    """The draft, escaped, with the flagged phrases highlighted."""
+    phrases = sorted({flag["phrase"] for flag in flags if flag.get("phrase")}, key=len, reverse=True)
+    pieces: list[tuple[str, bool]] = [(text, False)]
+    for phrase in phrases:
+        split: list[tuple[str, bool]] = []
+        for piece, marked in pieces:
+            if marked or phrase not in piece:
+                split.append((piece, marked))
+                continue
+            parts = piece.split(phrase)
+            for index, part in enumerate(parts):
+                split.append((part, False))
+                if index < len(parts) - 1:
+                    split.append((phrase, True))
+        pieces = split
+    html = format_html_join(
+        "", "{}", ((format_html('<mark title="not in the product data">{}</mark>', p) if m else p,) for p, m in pieces)
+    )
+    return format_html('<div style="white-space:pre-wrap;max-width:60em">{}</div>', html)
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "created_by", "status", "progress_bar", "parameters")
+    list_filter = ("status",)
+    readonly_fields = (
+        "status",
+        "progress_bar",
+        "parameters",
+        "total",
+        "done",
+        "skipped",
+        "failed",
+        "error",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "drafts_table",
+    )
+    exclude = ("product_pks",)
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj):
+        finished = obj.done + obj.skipped + obj.failed
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {} / {} ({} skipped)',
+            finished,
+            obj.total or 1,
+            finished,
+            obj.total,
+            obj.skipped,
+        )
+
+    @admin.display(description="drafts")
+    def drafts_table(self, obj):
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:shopai_generatedcopy_change", args=[draft.pk]),
+                    f"{draft.get_field_display()} of product {draft.object_pk}",
+                    draft.status,
+                    "grounded" if draft.grounded else f"{len(draft.flags)} flag(s)",
+                    draft.text[:120],
+                )
+                for draft in obj.drafts.order_by("pk")
+            ),
+        )
+        return format_html("<table><tr><th>draft</th><th>status</th><th>guard</th><th>text</th></tr>{}</table>", rows)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        running = job is not None and job.status in (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+        extra_context = {**(extra_context or {}), "shopai_refresh": running}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Queue the selected jobs again (finished products are not redone)")
+    def retry(self, request, queryset):
+        from shopai.tasks import generate_copy_task
+
+        for job in queryset:
+            GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, error="")
+            generate_copy_task.apply_async(args=[job.pk], queue=shopai_settings.QUEUES["generation"])
+        self.message_user(request, "Queued again.", messages.SUCCESS)
+
+
+class CopyAdminForm(forms.ModelForm):
+    class Meta:
+        model = GeneratedCopy
+        fields = ("text", "override_reason")
+        widgets = {"text": forms.Textarea(attrs={"rows": 8, "cols": 90})}
+
+
+@admin.register(GeneratedCopy)
+class GeneratedCopyAdmin(admin.ModelAdmin):
+    form = CopyAdminForm
+    list_display = ("id", "product_label", "field", "status", "guard", "short_text", "created_at")
+    list_filter = ("status", "field", "job")
+    search_fields = ("text", "object_pk")
+    readonly_fields = (
+        "product_label",
+        "field",
+        "status",
+        "guard",
+        "marked_text",
+        "parameters",
+        "model_name",
+        "completion_tokens",
+        "seconds",
+        "reviewed_by",
+        "reviewed_at",
+        "published_at",
+        "job",
+    )
+    fields = (
+        "product_label",
+        "field",
+        "status",
+        "guard",
+        "marked_text",
+        "text",
+        "override_reason",
+        "parameters",
+        "model_name",
+        "completion_tokens",
+        "seconds",
+        "job",
+        "reviewed_by",
+        "reviewed_at",
+        "published_at",
+    )
+    actions = ["approve", "publish", "reject", "start_experiment"]
+    list_select_related = ("content_type",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="product")
+    def product_label(self, obj):
+        try:
+            product = obj.product
+        except Exception:
+            return f"{obj.object_pk} (deleted)"
+        url = reverse(f"admin:{product._meta.app_label}_{product._meta.model_name}_change", args=[product.pk])
+        return format_html('<a href="{}">{}</a>', url, product)
+
+    @admin.display(description="grounding guard")
+    def guard(self, obj):
+        if not obj.flags:
+            return format_html('<span style="color:#1a7f37">{}</span>', "✔ grounded")
+        reasons = format_html_join("", "<li>“{}”: {}</li>", ((f["phrase"], f["reason"]) for f in obj.flags))
+        return format_html('<span style="color:#b42318">{} flag(s)</span><ul>{}</ul>', len(obj.flags), reasons)
+
+    @admin.display(description="draft (flagged phrases marked)")
+    def marked_text(self, obj):
+        return _marked(obj.text, obj.flags)
+
+    @admin.display(description="text")
+    def short_text(self, obj):
+        return obj.text[:80] + ("…" if len(obj.text) > 80 else "")
+
+    def save_model(self, request, obj, form, change):
+        if "text" in form.changed_data:
+            copy_service.recheck(obj)  # an edited draft is checked again
+            if obj.status == GeneratedCopy.Status.APPROVED:
+                obj.status = GeneratedCopy.Status.DRAFT
+        super().save_model(request, obj, form, change)
+
+    def _each(self, request, queryset, operation, done_message):
+        done = 0
+        for draft in queryset:
+            try:
+                operation(draft, user=request.user)
+                done += 1
+            except copy_service.CopyError as exc:
+                self.message_user(request, f"Draft {draft.pk}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message % done, messages.SUCCESS)
+
+    @admin.action(description="Approve selected drafts")
+    def approve(self, request, queryset):
+        self._each(request, queryset, copy_service.approve, "%d draft(s) approved.")
+
+    @admin.action(description="Publish selected drafts to the product (flagged ones need an override reason)")
+    def publish(self, request, queryset):
+        self._each(request, queryset, copy_service.publish, "%d draft(s) published to the shop.")
+
+    @admin.action(description="Reject selected drafts")
+    def reject(self, request, queryset):
+        self._each(request, queryset, copy_service.reject, "%d draft(s) rejected.")
+
+    @admin.action(description="A/B test selected approved drafts against the live text")
+    def start_experiment(self, request, queryset):
+        drafts = list(queryset)
+        products = {(d.content_type_id, d.object_pk, d.field) for d in drafts}
+        if len(products) != 1:
+            self.message_user(request, "Select drafts of one field of one product.", messages.ERROR)
+            return None
+        try:
+            experiment = experiments.start_copy_experiment(
+                product=drafts[0].product, field=drafts[0].field, drafts=drafts
+            )
+        except experiments.ExperimentError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        self.message_user(request, f"Experiment {experiment.key} is running.", messages.SUCCESS)
+        return redirect(reverse("admin:shopai_experiment_change", args=[experiment.pk]))
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 0
+    fields = ("name", "is_control", "weight", "text")
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "status", "exposure_count", "winner")
+    list_filter = ("status",)
+    readonly_fields = ("results_table", "winner")
+    inlines = [VariantInline]
+    actions = ["promote_winner", "stop"]
+    prepopulated_fields = {"key": ("name",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_exposures=Count("exposures"))
+
+    @admin.display(description="visitors", ordering="_exposures")
+    def exposure_count(self, obj):
+        return obj._exposures
+
+    @admin.display(description="results")
+    def results_table(self, obj):
+        if obj.pk is None:
+            return "-"
+        data = experiments.results(obj)
+        comparisons = data["comparisons"]
+        rows = []
+        for arm in data["arms"]:
+            comparison = comparisons.get(arm.variant.name)
+            if comparison is None:
+                verdict = "control"
+                uplift = ci = p = "-"
+            else:
+                verdict = comparison.verdict
+                uplift = f"{comparison.uplift:+.1%}" if comparison.uplift is not None else "n/a"
+                ci = (
+                    f"[{comparison.uplift_ci[0]:+.1%}, {comparison.uplift_ci[1]:+.1%}]"
+                    if comparison.uplift_ci
+                    else "n/a"
+                )
+                p = f"{comparison.adjusted_p_value:.4f}"
+            rows.append((arm.variant.name, arm.impressions, arm.conversions, f"{arm.rate:.2%}", uplift, ci, p, verdict))
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows)
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("variant", "visitors", "conversions", "rate", "uplift", "95% CI", "p (Holm)", "verdict")
+        )
+        winner = data["winner"]
+        note = (
+            format_html("<p>Significant winner: <strong>{}</strong>. Use “Promote the winner”.</p>", winner.name)
+            if winner
+            else format_html("<p>{}</p>", "No variant is significantly better than the control yet.")
+        )
+        return format_html("<table><tr>{}</tr>{}</table>{}", mark_safe(head), body, note)
+
+    @admin.action(description="Promote the significant winner (stops the experiment, publishes its text)")
+    def promote_winner(self, request, queryset):
+        for experiment in queryset:
+            winner = experiments.results(experiment)["winner"]
+            if winner is None:
+                self.message_user(request, f"{experiment.key}: no significant winner yet.", messages.WARNING)
+                continue
+            experiments.promote(experiment, winner)
+            self.message_user(request, f"{experiment.key}: variant {winner.name} promoted.", messages.SUCCESS)
+
+    @admin.action(description="Stop selected experiments (the control is shown again)")
+    def stop(self, request, queryset):
+        count = queryset.update(status=Experiment.Status.STOPPED)
+        self.message_user(request, f"{count} experiment(s) stopped.", messages.SUCCESS)
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "description", "size", "created_at")
+    readonly_fields = ("size",)
+    exclude = ("centroid", "users", "model_name")
+    actions = ["write_campaign", "write_campaign_zh", "refresh_rule"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.rule:
+            try:
+                count = segments.apply_rule(obj)
+            except segments.SegmentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{count} shoppers match the rule.", messages.INFO)
+
+    def _queue_campaigns(self, request, queryset, language):
+        from shopai.tasks import write_campaign_task
+
+        for segment in queryset:
+            write_campaign_task.apply_async(
+                args=[segment.pk, "friendly", language], queue=shopai_settings.QUEUES["generation"]
+            )
+        self.message_user(
+            request, "Writing campaigns in the background; they appear under Campaigns as drafts.", messages.SUCCESS
+        )
+
+    @admin.action(description="Write an email campaign (English) for the selected segments")
+    def write_campaign(self, request, queryset):
+        self._queue_campaigns(request, queryset, "en")
+
+    @admin.action(description="Write an email campaign (Chinese) for the selected segments")
+    def write_campaign_zh(self, request, queryset):
+        self._queue_campaigns(request, queryset, "zh")
+
+    @admin.action(description="Recompute members of rule segments")
+    def refresh_rule(self, request, queryset):
+        for segment in queryset.exclude(rule={}):
+            try:
+                count = segments.apply_rule(segment)
+            except segments.SegmentError as exc:
+                self.message_user(request, f"{segment}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{segment}: {count} shoppers.", messages.SUCCESS)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_size=Count("users"))
+
+    @admin.display(description="shoppers", ordering="_size")
+    def size(self, obj):
+        return obj._size
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("subject", "segment", "status", "created_at")
+    list_filter = ("status", "segment")
+    readonly_fields = ("preview",)
+
+    @admin.display(description="email preview")
+    def preview(self, obj):
+        return format_html(
+            '<div style="border:1px solid #ccc;padding:1em;max-width:40em"><strong>{}</strong>'
+            '<div style="white-space:pre-wrap;margin-top:.5em">{}</div></div>',
+            obj.subject,
+            obj.body,
+        )
