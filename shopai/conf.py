@@ -105,6 +105,8 @@ DEFAULTS: dict[str, Any] = {
         # Target length in words (English; about twice as many characters in Chinese).
         "LENGTHS": {"short": 40, "medium": 80, "long": 140},
         "MAX_PRODUCTS_PER_JOB": 500,
+        # Sampling temperature for copy (bench/copy_temperature.py: hotter drafts invent more).
+        "TEMPERATURE": 0.3,
     },
     # The shop's order model, for "where is my order?" (None: the assistant cannot look orders up).
     "ORDER_MODEL": None,

@@ -180,3 +180,11 @@ def test_a_sentence_cut_off_by_the_token_budget_is_dropped():
 
     assert copy_service.drop_unfinished(text, request) == "A light shell for wet days. Taped seams keep rain out."
     assert copy_service.drop_unfinished("Only a fragment without an end", request) == "Only a fragment without an end"
+
+
+def test_echoed_product_data_lines_are_dropped_from_the_start():
+    facts = "Ridgeline jacket\nOutdoor / Jackets\nA waterproof shell."
+    text = "Ridgeline jacket\nOutdoor / Jackets\nA shell for wet days."
+
+    assert copy_service.drop_echoed_facts(text, facts) == "A shell for wet days."
+    assert copy_service.drop_echoed_facts("Ridgeline jacket", facts) == "Ridgeline jacket"  # never empty

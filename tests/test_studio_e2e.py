@@ -1,12 +1,10 @@
 """The marketing studio in a real browser with the real local model (SmolLM2-135M via llama.cpp):
 select a product in admin → generate → see the draft and its grounding flags → approve → publish
-→ the text is on the product page. Screenshots go to docs/ when SHOPAI_SCREENSHOTS is set."""
+→ the text is on the product page. (docs/ screenshots come from bench/studio_walkthrough.py on the demo.)"""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,7 +22,6 @@ from shopai.services.copy import run_job  # noqa: E402
 from tests.brokers import broker_client  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 REAL_MODEL = {"default": {"CLASS": "shopai.backends.generation.LlamaCppBackend", "CONFIG": {"seed": 7}}}
 
 
@@ -64,12 +61,6 @@ def studio(live_server, make_product, settings, monkeypatch):
             connections.close_all()
 
 
-def shot(page, name: str) -> None:
-    if os.environ.get("SHOPAI_SCREENSHOTS"):
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / name), full_page=True)
-
-
 def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
     page, server, jacket = studio
     expect = sync_api.expect
@@ -95,7 +86,6 @@ def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
     expect(page.locator(".field-guard")).to_contain_text(re.compile("grounded|flag"))
     marked = any(flag["phrase"] and flag["phrase"] in draft.text for flag in draft.flags)
     assert (page.locator(".field-marked_text mark").count() > 0) == marked  # flagged phrases are highlighted
-    shot(page, "studio_draft.png")
     if draft.flags:  # a 135M model invents things: staff say why it may go out anyway
         page.locator('textarea[name="override_reason"]').fill("Checked by hand against the supplier sheet.")
         page.get_by_role("button", name="Save", exact=True).click()
@@ -112,4 +102,3 @@ def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
     page.goto(server.url + jacket.get_absolute_url())
     shown = " ".join(page.locator("p.description").inner_text().split())
     assert shown == " ".join(draft.text.split())
-    shot(page, "studio_published.png")

@@ -158,6 +158,15 @@ def tidy(text: str, request: CopyRequest) -> str:
     return _cut(text, limit)
 
 
+def drop_echoed_facts(text: str, facts: str) -> str:
+    """Without leading lines that only repeat a line of the product data (its name, its category)."""
+    known = {" ".join(line.split()).casefold() for line in facts.splitlines() if line.strip()}
+    lines = text.splitlines()
+    while len(lines) > 1 and " ".join(lines[0].split()).casefold().lstrip("- ") in known:
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
 def drop_unfinished(text: str, request: CopyRequest) -> str:
     """Without the sentence (or bullet) the token budget cut off, when anything complete remains."""
     if request.field == "highlights":
@@ -207,8 +216,9 @@ def generate_draft(product, request: CopyRequest, *, job: GenerationJob | None =
     result = backend.generate(
         build_messages(facts, request),
         max_tokens=_max_tokens(request),
+        temperature=float(shopai_settings.COPY["TEMPERATURE"]),
     )
-    text = tidy(result.text, request)
+    text = drop_echoed_facts(tidy(result.text, request), facts)
     if result.finish_reason == "length":  # the token budget ran out mid-sentence
         text = drop_unfinished(text, request)
     flags = guard_flags(text, facts, language=request.language)

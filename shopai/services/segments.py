@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter
+from shopai.conf import get_product_adapter, shopai_settings
 from shopai.models import Campaign, Event, Segment, UserProfile
 from shopai.selectors import nearest_products
 
@@ -139,7 +139,9 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
         },
         {"role": "user", "content": f"{fence}\n{facts.replace(fence, '')}\n{fence}\n\n{instruction}"},
     ]
-    result = generation_backend().generate(messages, max_tokens=220)
+    result = generation_backend().generate(
+        messages, max_tokens=220, temperature=float(shopai_settings.COPY["TEMPERATURE"])
+    )
     subject, body = _split_email(result.text, fallback=segment.name)
     return Campaign.objects.create(
         segment=segment,
