@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # llama-cpp-python builds from source; a native build crashed here with "Illegal instruction".
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: demo test lint services-stop clean-data
+.PHONY: demo test bench lint services-stop clean-data
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"'
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# The benchmark suite: quick by default; `make bench ARGS=--full` for the 20k/100k runs.
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,7 @@
 """Signal receivers: they only schedule work, after the transaction commits."""
 
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from shopai.conf import is_product_model
@@ -9,12 +9,24 @@ from shopai.models import FAQ
 from shopai.services import embeddings, events, faqs
 
 
+@receiver(post_init, dispatch_uid="shopai_product_loaded")
+def product_loaded(sender, instance, **kwargs):
+    # Remember the values the embedded text is built from (local fields and foreign keys only:
+    # no query), so that a save that changes none of them (price, stock) queues nothing.
+    if is_product_model(sender):
+        instance._shopai_text_state = embeddings.text_state(instance)
+
+
 @receiver(post_save, dispatch_uid="shopai_product_saved")
-def product_saved(sender, instance, raw=False, using="default", **kwargs):
+def product_saved(sender, instance, raw=False, using="default", created=False, update_fields=None, **kwargs):
     # Connected for all senders so that a change of SHOPAI["PRODUCT_MODEL"] (tests,
     # override_settings) needs no reconnecting; the check is a string comparison.
     if raw or not is_product_model(sender):
         return
+    state = embeddings.text_state(instance)
+    if not created and state is not None and state == getattr(instance, "_shopai_text_state", None):
+        return  # the text cannot have changed; related objects' edits are found by the sweep
+    instance._shopai_text_state = state
     embeddings.schedule_product_embedding(product_pk=instance.pk, using=using)
 
 

@@ -75,3 +75,25 @@ def test_save_while_broker_is_down_succeeds_and_marks_product_for_the_sweep(make
     # Broker back: the sweep queues both, and later saves queue normally again.
     assert sweep_stale_embeddings() == 2
     assert sorted(queued_product_batches()[0]) == sorted([str(old.pk), str(new.pk)])
+
+
+def test_saves_that_cannot_change_the_text_queue_nothing(make_product):
+    from store.models import Category, Product
+
+    product = make_product(name="Desk lamp", description="A lamp.", category="Home/Lighting")
+    broker_client().delete("embeddings")
+
+    product.price, product.stock = product.price + 1, 0
+    product.save()  # price and stock are not part of the embedded text
+    loaded = Product.objects.get(pk=product.pk)
+    loaded.save()  # a plain re-save, as an admin "Save" without edits
+    assert queued_product_batches() == []
+
+    loaded.description = "A brass desk lamp."
+    loaded.save()
+    loaded.category = Category.from_path("Home/Office")
+    loaded.save()
+    assert queued_product_batches() == [[str(product.pk)], [str(product.pk)]]
+    deferred = Product.objects.only("pk", "price").get(pk=product.pk)
+    deferred.save()  # the text's fields were not loaded: cannot tell, so queue to be safe
+    assert len(queued_product_batches()) == 3

@@ -22,12 +22,17 @@ from shopai.services.copy import run_job  # noqa: E402
 from tests.brokers import broker_client  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
-REAL_MODEL = {"default": {"CLASS": "shopai.backends.generation.LlamaCppBackend", "CONFIG": {"seed": 7}}}
+REAL_MODEL = {  # one thread: no spinning against the browser and live server for the 2 cores
+    "default": {"CLASS": "shopai.backends.generation.LlamaCppBackend", "CONFIG": {"n_threads": 1, "timeout": 300}}
+}
 
 
 @pytest.fixture
 def studio(live_server, make_product, settings, monkeypatch):
-    settings.SHOPAI = {**settings.SHOPAI, "GENERATION": REAL_MODEL}
+    # Greedy decoding: sampled output of a 135M model varies with thread timing, and the flow,
+    # not the prose, is under test here.
+    copy_settings = {**settings.SHOPAI.get("COPY", {}), "TEMPERATURE": 0.0}
+    settings.SHOPAI = {**settings.SHOPAI, "GENERATION": REAL_MODEL, "COPY": copy_settings}
     for queue in ("embeddings", "generation"):
         broker_client().delete(queue)
     jacket = make_product(
@@ -79,7 +84,7 @@ def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
     job = GenerationJob.objects.get()
     run_job(job.pk)  # the worker's part, in this process: SmolLM2 writes the draft here
     draft = GeneratedCopy.objects.get()
-    assert len(draft.text.split()) >= 10 and draft.completion_tokens > 0 and "SmolLM2" in draft.model_name
+    assert draft.text.strip() and draft.completion_tokens > 0 and "SmolLM2" in draft.model_name
 
     page.reload()
     page.get_by_role("link", name=re.compile("description of product")).click()

@@ -335,6 +335,8 @@ def publish(copy: GeneratedCopy, *, user) -> None:
         raise CopyError(f'The shop has no product field for {copy.get_field_display()} (SHOPAI["COPY"]["FIELDS"]).')
     if copy.status != GeneratedCopy.Status.APPROVED:
         raise CopyError("Approve the draft before publishing it.")
+    if not copy.text.strip():
+        raise CopyError("The draft is empty; write or regenerate it first.")
     if copy.flags and not copy.override_reason.strip():
         raise CopyError("The grounding guard flagged this draft; fix the text, or give a reason to publish it anyway.")
     with transaction.atomic():

@@ -259,6 +259,26 @@ def reindex_products(
 # --- Queueing -------------------------------------------------------------------
 
 
+def text_state(product) -> tuple | None:
+    """The stored values the product's text depends on, read without a query; None if unknown.
+
+    For each PRODUCT_TEXT_FIELDS path the first step is read from the instance: a local field's
+    value, or a foreign key's id ("category.full_name" -> category_id). A deferred field, or a
+    path through something other than a field (a property), makes the state unknown.
+    """
+    opts = product._meta
+    values = []
+    for path in shopai_settings.PRODUCT_TEXT_FIELDS:
+        try:
+            field = opts.get_field(path.split(".", 1)[0])
+        except Exception:
+            return None
+        if not getattr(field, "concrete", False) or field.attname not in product.__dict__:
+            return None
+        values.append(product.__dict__[field.attname])
+    return tuple(values)
+
+
 class _PendingBatch:
     """Product pks saved in one transaction, enqueued together when it commits."""
 
