@@ -53,7 +53,7 @@ def run_child(name: str, *, quick: bool, data_dir: Path) -> dict:
         return json.loads(result_file.read_text(encoding="utf-8"))
 
 
-def plot(name: str, key: str, series: dict, folder: Path) -> str | None:
+def plot(name: str, key: str, series: dict, out: Path) -> str | None:
     """A line or bar chart from {"kind", "x", "ys": {label: [..]}, "xlabel", "ylabel", "title", "logy"}."""
     if not isinstance(series, dict) or "x" not in series or "ys" not in series:
         return None
@@ -83,11 +83,12 @@ def plot(name: str, key: str, series: dict, folder: Path) -> str | None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
+    folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}_{key}.png"
     figure.savefig(path, dpi=110)
     plt.close(figure)
-    return str(path.relative_to(RESULTS))
+    return os.path.relpath(path.resolve(), out.resolve())
 
 
 def markdown(report: dict) -> str:
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         result["plots"] = [
             path
             for key, series in (result.get("series") or {}).items()
-            if (path := plot(name, key, series, args.out / "plots"))
+            if (path := plot(name, key, series, args.out))
         ]
         report["modules"][name] = result
         for figure in result.get("figures", []):

@@ -10,3 +10,5 @@ class ShopAIConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (registration side effects)
+
+        receivers.connect_product_loaded()

@@ -4,17 +4,26 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from shopai.conf import is_product_model
+from shopai.conf import get_product_model, is_product_model
 from shopai.models import FAQ
 from shopai.services import embeddings, events, faqs
 
 
-@receiver(post_init, dispatch_uid="shopai_product_loaded")
 def product_loaded(sender, instance, **kwargs):
     # Remember the values the embedded text is built from (local fields and foreign keys only:
     # no query), so that a save that changes none of them (price, stock) queues nothing.
-    if is_product_model(sender):
-        instance._shopai_text_state = embeddings.text_state(instance)
+    instance._shopai_text_state = embeddings.text_state(instance)
+
+
+def connect_product_loaded() -> None:
+    """Connect ``product_loaded`` to the product model only: post_init fires for every model
+    instance anywhere, and a global receiver would tax them all (bench/write_path.py)."""
+    post_init.disconnect(dispatch_uid="shopai_product_loaded")
+    try:
+        model = get_product_model()
+    except Exception:  # not configured (yet): system check shopai.E001 reports it
+        return
+    post_init.connect(product_loaded, sender=model, dispatch_uid="shopai_product_loaded", weak=False)
 
 
 @receiver(post_save, dispatch_uid="shopai_product_saved")

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, FloatField, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, FloatField, OuterRef, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, TruncDate
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -26,33 +27,48 @@ def nearest_products(
     products: QuerySet,
     model_name: str,
     k: int,
-    ef_search: int = 64,
+    ef_search: int | None = None,
 ) -> list[tuple[str, float]]:
     """The ``k`` products of ``products`` closest to ``vector``: ``[(pk, cosine distance)]``.
 
-    The HNSW index is scanned iteratively (pgvector ≥ 0.8), so a filter that keeps
-    only a few products still yields ``k`` results instead of fewer.
+    Two plans, chosen by how many products the filters allow (a count that stops early):
+    - at most EXACT_SEARCH_MAX_ROWS (a narrow category, a price band): exact distances over
+      just those products — faster than the index there, and recall 1.0;
+    - more: the HNSW index drives the query and each candidate is checked against the filters
+      by primary key (EXISTS); the scan is iterative (pgvector ≥ 0.8), so a filter that keeps
+      few of the index's candidates still yields ``k`` results. If it still gives fewer than
+      ``k``, the exact plan answers.
+    bench/vector_search.py measures both (HNSW_EF_SEARCH chosen there for recall@10 ≥ 0.95).
     """
+    ef = max(int(ef_search or shopai_settings.HNSW_EF_SEARCH), k)
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
-    allowed = _allowed_pks(products)
-    queryset = (
-        ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name, object_pk__in=allowed)
-        .annotate(distance=CosineDistance("embedding", list(map(float, vector))))
-        .order_by("distance")
-        .values_list("object_pk", "distance")[:k]
-    )
+    embeddings = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
+    query_vector = list(map(float, vector))
+    exact_limit = int(shopai_settings.EXACT_SEARCH_MAX_ROWS)
+    narrow = products.order_by().values("pk")[: exact_limit + 1].count() <= exact_limit
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # SET LOCAL: scoped to this transaction, so pooled connections are not affected.
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(int(ef_search), k)])
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        rows = list(queryset)
-        if len(rows) < k:
-            # The index scan gave up early (a very selective filter): rank the allowed rows
-            # exactly. "+ 0" hides the ordering from the HNSW index, so the planner scans them.
+        rows = []
+        if not narrow:
+            with connection.cursor() as cursor:
+                # SET LOCAL: scoped to this transaction, so pooled connections are not affected.
+                cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef])
+                cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            pk = products.model._meta.pk
+            # Only this content type's keys are cast to the product's key type (other product
+            # models' keys, e.g. UUIDs, share the table).
+            own_type = Exact(OuterRef("content_type_id"), Value(content_type.pk))
+            key = Cast(Case(When(own_type, then=OuterRef("object_pk"))), output_field=pk)
             rows = list(
-                ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name, object_pk__in=allowed)
-                .annotate(distance=CosineDistance("embedding", list(map(float, vector))) + 0.0)
+                embeddings.filter(Exists(products.order_by().filter(pk=key)))
+                .annotate(distance=CosineDistance("embedding", query_vector))
+                .order_by("distance")
+                .values_list("object_pk", "distance")[:k]
+            )
+        if len(rows) < k:
+            # "+ 0" hides the ordering from the HNSW index, so the planner ranks the allowed rows exactly.
+            rows = list(
+                embeddings.filter(object_pk__in=_allowed_pks(products))
+                .annotate(distance=CosineDistance("embedding", query_vector) + 0.0)
                 .order_by("distance")
                 .values_list("object_pk", "distance")[:k]
             )

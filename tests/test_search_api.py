@@ -125,7 +125,11 @@ def test_hybrid_is_the_default_and_pages_do_not_overlap(client, make_product):
     assert not {hit["id"] for hit in first["results"]} & {hit["id"] for hit in second["results"]}
 
 
-def test_a_filter_matching_one_percent_still_returns_k_results(client, make_product):
+@pytest.mark.parametrize("exact_max_rows", [2000, 0], ids=["exact-plan", "index-plan"])
+def test_a_filter_matching_one_percent_still_returns_k_results(client, make_product, settings, exact_max_rows):
+    # 10 allowed products: ranked exactly by default; with the exact plan switched off, the
+    # HNSW index scan must keep going (iterative scan) until it has found all 10.
+    settings.SHOPAI = {**settings.SHOPAI, "EXACT_SEARCH_MAX_ROWS": exact_max_rows}
     products = [
         make_product(
             name=f"Camp item {i}", description="Camping gear", category="Rare/Stoves" if i % 100 == 0 else "Camp/Misc"
@@ -138,6 +142,7 @@ def test_a_filter_matching_one_percent_still_returns_k_results(client, make_prod
     for mode in ("hybrid", "vector", "keyword"):
         body = client.get(URL, {"q": "camping gear", "k": 10, "category": rare.pk, "mode": mode}).json()
         assert body["count"] == 10, mode
+        assert {hit["id"] for hit in body["results"]} == {str(p.pk) for p in products if p.category == rare}
 
 
 @pytest.mark.parametrize(
