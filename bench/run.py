@@ -162,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     report["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = "" if not quick else "_quick"
+    previous = args.out / f"report{suffix}.json"
+    if set(args.only) != set(MODULES) and previous.exists():  # --only: update those modules, keep the rest
+        kept = json.loads(previous.read_text(encoding="utf-8")).get("modules", {})
+        report["modules"] = {name: report["modules"].get(name, kept.get(name)) for name in MODULES}
+        report["modules"] = {name: result for name, result in report["modules"].items() if result is not None}
+        report["seconds"] = sum(result.get("seconds", 0) for result in report["modules"].values())
     (args.out / f"report{suffix}.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     (args.out / f"report{suffix}.md").write_text(markdown(report) + "\n", encoding="utf-8")
     print(f"\nWrote {args.out / f'report{suffix}.json'} and .md ({report['seconds']:.0f} s)")

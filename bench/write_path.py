@@ -154,16 +154,20 @@ class ShopaiReceivers:
 
         self.model = Product
         self.signals = (post_init, post_save)
-        self.entries = []  # (signal, receiver function, dispatch_uid or None)
+        from django.dispatch.dispatcher import _make_id
+
+        self.entries = []  # (signal, receiver function, dispatch_uid or None, sender or None)
+        product_key = _make_id(Product)
         for sig in self.signals:
             for (key, sender_key), ref, _is_async in list(sig.receivers):
                 func = ref() if isinstance(ref, weakref.ReferenceType) else ref
                 if func is None or getattr(func, "__module__", "") != "shopai.receivers":
                     continue
-                if sender_key != NONE_ID:
+                if sender_key not in (NONE_ID, product_key):
                     continue  # registered for one other sender (e.g. FAQ): never fires for products
-                self.entries.append((sig, func, key if isinstance(key, str) else None))
-        names = sorted({func.__name__ for _, func, _ in self.entries})
+                sender = Product if sender_key == product_key else None
+                self.entries.append((sig, func, key if isinstance(key, str) else None, sender))
+        names = sorted({func.__name__ for _, func, _, _ in self.entries})
         if not {"product_loaded", "product_saved"} <= set(names):
             raise RuntimeError(f"shopai's product receivers not found (found {names})")
         self.names = names
@@ -171,11 +175,11 @@ class ShopaiReceivers:
 
     def set(self, connected: bool) -> None:
         if connected != self.connected:
-            for sig, func, uid in self.entries:
+            for sig, func, uid, sender in self.entries:
                 if connected:
-                    sig.connect(func, dispatch_uid=uid)
+                    sig.connect(func, sender=sender, dispatch_uid=uid, weak=False)
                 else:
-                    sig.disconnect(func, dispatch_uid=uid)
+                    sig.disconnect(func, sender=sender, dispatch_uid=uid)
             self.connected = connected
             for sig in self.signals:  # refill the per-sender cache the change cleared, outside the timing
                 sig._live_receivers(self.model)
