@@ -151,9 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         result["seconds"] = time.perf_counter() - began
         result["plots"] = [
-            path
-            for key, series in (result.get("series") or {}).items()
-            if (path := plot(name, key, series, args.out))
+            path for key, series in (result.get("series") or {}).items() if (path := plot(name, key, series, args.out))
         ]
         report["modules"][name] = result
         for figure in result.get("figures", []):

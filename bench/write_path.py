@@ -650,24 +650,11 @@ def measure(*, quick: bool) -> dict:
 
 
 def run(*, quick: bool, data_dir: Path) -> dict:
-    """The bench/run.py entry point. ``data_dir`` (reference data) is not needed: the demo catalogue is used.
+    """The bench/run.py entry point (it runs each module in a process of its own, before Django is set up).
 
-    Measures in this process, or in a child process when this one already has Django or the embedded
-    servers set up (the environment must be prepared before either is imported).
+    ``data_dir`` (reference data) is not needed: the demo catalogue is used.
     """
-    if "config.embedded" in sys.modules or ("django.conf" in sys.modules and _django_configured()):
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "write_path.json"
-            argv = [sys.executable, str(Path(__file__).resolve()), "--out", str(out)]
-            subprocess.run(argv + (["--quick"] if quick else []), cwd=REPO, check=True)
-            return json.loads(out.read_text(encoding="utf-8"))
     return measure(quick=quick)
-
-
-def _django_configured() -> bool:
-    from django.conf import settings
-
-    return settings.configured
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from shopai.conf import get_product_adapter
+from shopai.conf import get_product_adapter, shopai_settings
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
 from shopai.services import experiment_stats
 from shopai.services.events import VISITOR_KEY
@@ -137,8 +137,6 @@ def promote(experiment: Experiment, variant: Variant) -> None:
         experiment.status = Experiment.Status.STOPPED
         experiment.save(update_fields=["winner", "status"])
         if experiment.content_type_id and experiment.field:
-            from shopai.conf import shopai_settings
-
             path = shopai_settings.COPY["FIELDS"].get(experiment.field)
             if path and "." not in path:
                 model = experiment.content_type.model_class()

@@ -102,10 +102,11 @@ def _invoice_line(row: dict[str, str]) -> tuple[str, str, str, datetime, str] | 
     if row["InvoiceNo"].upper().startswith("C"):
         raise ValueError("cancellation")
     try:
-        if float(row["Quantity"] or 0) <= 0:
-            raise ValueError("quantity not above zero")
-    except ValueError as exc:
-        raise ValueError(str(exc) if "quantity" in str(exc) else "quantity is not a number") from None
+        quantity = float(row["Quantity"] or 0)
+    except ValueError:
+        raise ValueError("quantity is not a number") from None
+    if quantity <= 0:
+        raise ValueError("quantity not above zero")
     customer = row["CustomerID"].removesuffix(".0")
     return customer, row["StockCode"], Event.Kind.PURCHASE, _timestamp(row["InvoiceDate"]), row["InvoiceNo"]
 

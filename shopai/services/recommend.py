@@ -130,7 +130,7 @@ def recommend_for_user(
     signed_in = user is not None and user.is_authenticated
     history = recent_events(user_id=user.pk, before=now) if signed_in else []
     if not history:
-        return _fill(trending(products=products, k=k, now=now), products=products, k=k, now=now)
+        return _fill(trending(products=products, k=k, now=now), products=products, k=k)
 
     purchases = _purchase_weights(user=user, now=now)
     bought = set(purchases)
@@ -179,7 +179,7 @@ def recommend_for_user(
     if len(recommendations) < k:  # too narrow a filter or too little history: top up with trending
         taken = {str(r.product.pk) for r in recommendations} | excluded
         recommendations += trending(products=pool, k=k - len(recommendations), exclude=taken, now=now)
-    return _fill(recommendations, products=pool, k=k, now=now)
+    return _fill(recommendations, products=pool, k=k)
 
 
 def _interests(*, user, history: list[Event], now: datetime | None) -> np.ndarray | None:
@@ -194,7 +194,7 @@ def _interests(*, user, history: list[Event], now: datetime | None) -> np.ndarra
     return vector
 
 
-def _fill(recommendations: list[Recommendation], *, products, k: int, now=None) -> list[Recommendation]:
+def _fill(recommendations: list[Recommendation], *, products, k: int) -> list[Recommendation]:
     """Still short (new shop, no events): newest products, so a page never shows an empty shelf."""
     if len(recommendations) >= k:
         return recommendations[:k]
