@@ -31,8 +31,12 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput
 
+# The default embedding model, exported to ONNX and quantised to int8 once, here, so that web and
+# worker containers load it in a second (BASE_DIR/.data/onnx is where they look).
+RUN python -m shopai.backends.onnx_embeddings --cache-dir /app/.data/onnx
+
 # Run unprivileged; .data holds celery beat's schedule file, so it must be writable.
-RUN useradd --create-home --uid 1000 shopai && mkdir -p /app/.data && chown shopai:shopai /app/.data
+RUN useradd --create-home --uid 1000 shopai && mkdir -p /app/.data && chown -R shopai:shopai /app/.data
 USER shopai
 
 ENV DJANGO_SETTINGS_MODULE=config.settings.production

@@ -14,7 +14,9 @@ The same product texts go through every variant, on two catalogues:
 
 Variants: **naive** (one ``SentenceTransformer.encode()`` call per product, timed on a
 sample), **torch** (``SentenceTransformerBackend``: batches of 64, sorted by length),
-**onnx fp32** and **onnx int8** (``OnnxEmbeddingBackend`` with its defaults). On the
+**onnx fp32** and **onnx int8** (``OnnxEmbeddingBackend`` with its defaults, shopai's
+default), **torch bf16** (``SentenceTransformerBackend`` with dtype bfloat16, batches of 32:
+fast only on CPUs with bfloat16 instructions such as AMX; the report lists the CPU's). On the
 synthetic catalogue int8 also runs with max_seq_length 128, without length sorting, with
 big batches (64 texts, no token budget) and with spinning worker threads, to show what
 each default is worth. Variants take turns chunk by chunk (the order rotating), so
@@ -276,13 +278,28 @@ def build_variants() -> tuple[dict[str, Variant], dict[str, Variant], dict[str, 
             facts[f"{name} export seconds (first use)"] = loaded.meta.get("build_seconds")
     facts["onnx int8 defaults"] = _settings_of(backends["onnx int8"])
     facts["onnx int8 cache"] = str(backends["onnx int8"].load().path)
+    started = time.perf_counter()
+    bf16_backend = SentenceTransformerBackend(alias="bench", config={"dtype": "bfloat16", "batch_size": 32})
+    bf16_backend.load()
+    facts["torch bf16 load seconds"] = round(time.perf_counter() - started, 2)
+    facts["cpu bfloat16 instructions"] = _bf16_flags()
     main = {"naive": Variant("naive", naive), "torch batched": Variant("torch batched", torch_backend.embed_documents)}
     main |= {name: Variant(name, backends[name].embed_documents) for name in ("onnx fp32", "onnx int8")}
+    main["torch bf16"] = Variant("torch bf16", bf16_backend.embed_documents)
     effects = {name: Variant(name, backend.embed_documents) for name, backend in backends.items() if "int8" in name}
     warm = ["warm-up text", "another, somewhat longer warm-up text about hiking boots"] * 4
     for variant in [*main.values(), *effects.values()]:
         variant.embed(warm)
     return main, effects, facts
+
+
+def _bf16_flags() -> list[str]:
+    """The CPU's bfloat16 instruction sets (AMX, AVX-512): without them bfloat16 is emulated, slowly."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return []
+    return sorted({flag for flag in flags.split() if flag in {"amx_bf16", "avx512_bf16", "amx_tile", "amx_int8"}})
 
 
 def _settings_of(backend) -> dict[str, Any]:
@@ -360,6 +377,7 @@ def run(*, quick: bool, data_dir: Path) -> dict:
             "int8 vs fp32": cosine_stats(vectors["onnx int8"], vectors["onnx fp32"]),
             "int8 vs torch": cosine_stats(vectors["onnx int8"], vectors["torch batched"]),
             "fp32 vs torch": cosine_stats(vectors["onnx fp32"], vectors["torch batched"]),
+            "bf16 vs torch": cosine_stats(vectors["torch bf16"], vectors["torch batched"]),
         }
         results[dataset] = {"texts": token_stats(texts), "throughput": throughput, "cosine": quality}
     sample = catalogues["synthetic"][: SIZES["effects_sample"][pick]]
@@ -404,7 +422,8 @@ def run(*, quick: bool, data_dir: Path) -> dict:
     return payload
 
 
-MAIN = ["naive", "torch batched", "onnx fp32", "onnx int8"]
+DEFAULT = "onnx int8"  # shopai's default product embedding path (SHOPAI["EMBEDDINGS"]["default"])
+MAIN = ["naive", "torch batched", "onnx fp32", "onnx int8", "torch bf16"]
 
 
 def figures_and_series(results: dict[str, Any]) -> tuple[list[dict], dict]:
@@ -423,6 +442,8 @@ def figures_and_series(results: dict[str, Any]) -> tuple[list[dict], dict]:
             add(f"{dataset}: {name} speed-up vs naive", throughput[name]["speedup_vs_naive"], "x")
         int8, torch_rate = (throughput[name]["products_per_second"] for name in ("onnx int8", "torch batched"))
         add(f"{dataset}: onnx int8 speed-up vs torch batched", round(int8 / torch_rate, 2) if torch_rate else None, "x")
+        fastest = max(throughput[name]["products_per_second"] for name in MAIN)
+        add(f"{dataset}: fastest path / default path ({DEFAULT})", round(fastest / int8, 2) if int8 else None, "x")
         for pair, stats in result["cosine"].items():
             add(f"{dataset}: cosine {pair} (mean)", stats["mean"], "cosine")
             add(f"{dataset}: cosine {pair} (min)", stats["min"], "cosine")
@@ -478,12 +499,15 @@ def summary_of(payload: dict) -> str:
             parts.append(f"int8 with one setting changed vs its defaults: {changes}.")
             continue
         rates = ", ".join(f"{name} {rows[name]['products_per_second']:.1f}" for name in MAIN)
+        fastest = max(MAIN, key=lambda name: rows[name]["products_per_second"])
         parts.append(
             f"{dataset} ({rows['onnx int8']['products']} products, {result['texts']['mean_tokens']:.0f} tokens on "
-            f"average): {rates} products/s; int8 {rows['onnx int8']['speedup_vs_naive']}x naive; cosine int8 vs "
+            f"average): {rates} products/s; int8 {rows['onnx int8']['speedup_vs_naive']}x naive, fastest {fastest} "
+            f"{rows[fastest]['speedup_vs_naive']}x naive; cosine int8 vs "
             f"fp32 {cos['int8 vs fp32']['mean']} (min {cos['int8 vs fp32']['min']}), int8 vs torch "
             f"{cos['int8 vs torch']['mean']} (min {cos['int8 vs torch']['min']}), fp32 vs torch "
-            f"{cos['fp32 vs torch']['min']} at worst."
+            f"{cos['fp32 vs torch']['min']} at worst, bf16 vs torch {cos['bf16 vs torch']['mean']} "
+            f"(min {cos['bf16 vs torch']['min']})."
         )
     machine = payload["machine"]
     parts.append(

