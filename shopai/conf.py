@@ -128,7 +128,10 @@ DEFAULTS: dict[str, Any] = {
     # Order states whose lines count as bought (None: every order). Other states (cancelled,
     # returned) withdraw the order's purchases from the shopper's history.
     "ORDER_PURCHASED_STATES": None,
-    "EMBEDDING_BATCH_SIZE": 64,
+    # Products per reindex chunk, per model call and per Celery task. The backend sorts a chunk by
+    # length: 256 reindexed Magento's 1,994 SKUs 3 % faster than 64, with a quarter of the queries
+    # (bench/reindex_throughput.py).
+    "EMBEDDING_BATCH_SIZE": 256,
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,
     "QUEUES": {"embeddings": "embeddings", "generation": "generation"},

@@ -16,7 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="Re-embed every product, even unchanged ones.")
-        parser.add_argument("--batch-size", type=int, default=None, help="Products per model call (default 64).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Products per model call (default: SHOPAI EMBEDDING_BATCH_SIZE, 256).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args, **options):
