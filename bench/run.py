@@ -91,17 +91,25 @@ def plot(name: str, key: str, series: dict, out: Path) -> str | None:
     return os.path.relpath(path.resolve(), out.resolve())
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def markdown(report: dict) -> str:
     reproduce = "make bench" + (" ARGS=--full" if report["mode"] == "full" else "")
     lines = [
         f"# Benchmark report ({report['mode']} run)",
         "",
         f"{report['finished']} · {report['machine']} · load average at start {report['load_at_start']} · "
-        f"{report['seconds']:.0f} s in all. Reproduce: `{reproduce}`.",
+        f'{report["seconds"]:.0f} s in all. Reproduce: `{reproduce}` (`ARGS="--full --only MODULE"` re-runs one '
+        "module and keeps the others: each module says when it was measured).",
         "",
     ]
     for name, result in report["modules"].items():
         lines += [f"## {name}", ""]
+        measured = result.get("measured") or {}
+        if measured.get("finished"):
+            lines += [f"Measured {measured['finished']}, load average at start {measured.get('load_at_start')}.", ""]
         if "error" in result:
             lines += [f"Failed: `{result['error']}`", ""]
             continue
@@ -144,12 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only:
         print(f"\n=== {name} ({report['mode']}) ===", flush=True)
         began = time.perf_counter()
+        load_at_start = [round(v, 2) for v in os.getloadavg()]
         try:
             result = run_child(name, quick=quick, data_dir=args.data_dir)
         except Exception as exc:  # one broken benchmark must not lose the others' figures
             traceback.print_exc()
             result = {"error": f"{type(exc).__name__}: {exc}"}
         result["seconds"] = time.perf_counter() - began
+        result["measured"] = {"finished": _now(), "load_at_start": load_at_start}
         result["plots"] = [
             path for key, series in (result.get("series") or {}).items() if (path := plot(name, key, series, args.out))
         ]
@@ -157,12 +167,17 @@ def main(argv: list[str] | None = None) -> int:
         for figure in result.get("figures", []):
             print(f"  {figure.get('name')}: {figure.get('value')} {figure.get('unit', '')}", flush=True)
     report["seconds"] = time.perf_counter() - started
-    report["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report["finished"] = _now()
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = "" if not quick else "_quick"
     previous = args.out / f"report{suffix}.json"
     if set(args.only) != set(MODULES) and previous.exists():  # --only: update those modules, keep the rest
-        kept = json.loads(previous.read_text(encoding="utf-8")).get("modules", {})
+        earlier = json.loads(previous.read_text(encoding="utf-8"))
+        kept = earlier.get("modules", {})
+        for result in kept.values():  # reports written before modules carried their own date
+            result.setdefault(
+                "measured", {"finished": earlier.get("finished"), "load_at_start": earlier.get("load_at_start")}
+            )
         report["modules"] = {name: report["modules"].get(name, kept.get(name)) for name in MODULES}
         report["modules"] = {name: result for name, result in report["modules"].items() if result is not None}
         report["seconds"] = sum(result.get("seconds", 0) for result in report["modules"].values())

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
 
@@ -18,6 +18,7 @@ from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
 from shopai.language import keyword_terms
 from shopai.models import ProductEmbedding
+from shopai.services.on_commit import CommitBatch
 
 logger = logging.getLogger(__name__)
 
@@ -279,18 +280,11 @@ def text_state(product) -> tuple | None:
     return tuple(values)
 
 
-class _PendingBatch:
+class _EmbeddingBatch(CommitBatch):
     """Product pks saved in one transaction, enqueued together when it commits."""
 
-    def __init__(self) -> None:
-        self.pks: list[str] = []
-
-    def add(self, pk: str) -> None:
-        if pk not in self.pks:
-            self.pks.append(pk)
-
-    def __call__(self) -> None:
-        enqueue_product_embedding(product_pks=self.pks)
+    def run(self, keys: list) -> None:
+        enqueue_product_embedding(product_pks=keys)
 
 
 def schedule_product_embedding(*, product_pk, using: str = "default") -> None:
@@ -300,16 +294,7 @@ def schedule_product_embedding(*, product_pk, using: str = "default") -> None:
     a handful of tasks instead of one per product. A rolled-back transaction
     drops its batch with it, so it enqueues nothing.
     """
-    connection = connections[using]
-    if connection.in_atomic_block:
-        # run_on_commit holds (savepoint ids, callable, robust) for this transaction.
-        for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _PendingBatch):
-                func.add(str(product_pk))
-                return
-    batch = _PendingBatch()
-    batch.add(str(product_pk))
-    transaction.on_commit(batch, using=using)
+    _EmbeddingBatch.schedule(str(product_pk), using=using)
 
 
 def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from shopai.adapters import resolve_path
 from shopai.conf import get_order_adapter, shopai_settings
 from shopai.models import Event, UserProfile
+from shopai.services.on_commit import CommitBatch
 
 logger = logging.getLogger(__name__)
 VISITOR_KEY = "shopai_visitor"  # session entry holding the key anonymous events were recorded under
@@ -117,16 +118,11 @@ def sync_order_purchases(*, order_pk) -> int:
     return changed
 
 
-class _PendingOrders:
+class _OrderBatch(CommitBatch):
     """Orders touched in one transaction, mirrored once it commits (after their lines exist)."""
 
-    def __init__(self) -> None:
-        self.pks: set = set()
-        self.done = False
-
-    def __call__(self) -> None:
-        self.done = True
-        for pk in self.pks:
+    def run(self, keys: list) -> None:
+        for pk in keys:
             try:
                 sync_order_purchases(order_pk=pk)
             except Exception:  # never break the shop's checkout; shopai_sync_orders repairs it
@@ -134,15 +130,7 @@ class _PendingOrders:
 
 
 def schedule_order_sync(*, order_pk, using: str = "default") -> None:
-    connection = connections[using]
-    if connection.in_atomic_block:
-        for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _PendingOrders) and not func.done:
-                func.pks.add(order_pk)
-                return
-    pending = _PendingOrders()
-    pending.pks.add(order_pk)
-    transaction.on_commit(pending, using=using)
+    _OrderBatch.schedule(order_pk, using=using)
 
 
 def order_pk_for(sender, instance):
