@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models import CharField, Exists, Func, OuterRef, Q, Value
 from django.db.models.functions import Cast
 
 from shopai import stats
@@ -120,6 +121,8 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
     # The product may have changed while the model ran; keep only vectors of the
     # current text; a newer task owns the rest.
     current = _texts_for(list(rows))
+    # Vector and keywords go in one statement: a second UPDATE for the keywords would write each
+    # row twice, and every row version is one more insert into the HNSW graph.
     objs = [
         ProductEmbedding(
             content_type=content_type,
@@ -127,6 +130,7 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
             model_name=model_name,
             embedding=vector,
             content_hash=content_hash(text),
+            keywords=_keyword_vector(text),
             is_stale=False,
         )
         for pk, (text, vector) in rows.items()
@@ -136,9 +140,19 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
         objs,
         update_conflicts=True,
         unique_fields=["content_type", "object_pk", "model_name"],
-        update_fields=["embedding", "content_hash", "is_stale", "updated_at"],
+        update_fields=["embedding", "content_hash", "keywords", "is_stale", "updated_at"],
     )
-    _write_keywords(content_type, model_name, {obj.object_pk: rows[obj.object_pk][0] for obj in objs})
+
+
+def _keyword_words(text: str) -> str:
+    return " ".join(sorted(keyword_terms(text)))
+
+
+def _keyword_vector(text: str) -> Func:
+    """The keyword index of a text: its keyword_terms under the 'simple' dictionary, as _write_keywords."""
+    return Func(
+        Value(_keyword_words(text)), template="to_tsvector('simple', %(expressions)s)", output_field=SearchVectorField()
+    )
 
 
 def _write_keywords(content_type: ContentType, model_name: str, texts: dict[str, str]) -> None:
@@ -146,7 +160,7 @@ def _write_keywords(content_type: ContentType, model_name: str, texts: dict[str,
     if not texts:
         return
     pks = list(texts)
-    words = [" ".join(sorted(keyword_terms(texts[pk]))) for pk in pks]
+    words = [_keyword_words(texts[pk]) for pk in pks]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = to_tsvector('simple', v.words) "
