@@ -3,8 +3,10 @@
 Serves the demo shop with gunicorn exactly as bench/ask_latency.py does (its ``Server``: 1 worker x 2
 threads, DEBUG off, throttles raised) from a database of its own, ``shopai_bench_load`` on the embedded
 PostgreSQL server (dropped and rebuilt each run: migrate, load_demo, shopai_reindex,
-shopai_rebuild_profiles), with a private Redis. Then, for each endpoint and concurrency level
-(1, 4, 8 client threads), client threads send requests back to back for a fixed time:
+shopai_rebuild_profiles), with a private Redis. Products and queries are embedded with shopai's
+default backend (MiniLM on ONNX Runtime, int8; ``EMBEDDINGS = "demo"`` below for the demo's e5).
+Then, for each endpoint and concurrency level (1, 4, 8 client threads), client threads send requests
+back to back for a fixed time:
 
 - ``search``: ``GET /api/shopai/search?mode=hybrid&k=10``, ask_latency's 30 queries (English, Chinese,
   with in_stock / price filters);
@@ -48,6 +50,7 @@ import ask_latency  # noqa: E402  (standard library only at import time)
 import reindex_throughput  # noqa: E402
 
 DATABASE = "shopai_bench_load"
+EMBEDDINGS = "shopai"  # the product/query model: shopai's default, or "demo" (the demo shop's multilingual-e5)
 ENDPOINTS = ("search", "recommendations_anonymous", "recommendations_signed_in", "similar")
 LEVELS = (1, 4, 8)
 SIMILAR_PRODUCTS = 24
@@ -67,7 +70,7 @@ DURATIONS = {  # seconds: quick, full
 def prepare(workdir: Path) -> dict:
     """Database ``shopai_bench_load`` with the demo shop embedded, a private Redis; Django set up."""
     ask_latency.BENCH_DATABASE = DATABASE  # its helpers read this module global when called
-    ask_latency.prepare_environment(workdir)
+    ask_latency.prepare_environment(workdir, embeddings=EMBEDDINGS)
     print(f"Recreating database {DATABASE!r} on the embedded server", flush=True)
     ask_latency.recreate_database()
 
@@ -463,6 +466,7 @@ def summary_of(payload: dict) -> str:
     errors = sum(level["error_count"] for section in sections.values() for level in section["levels"])
     return (
         f"gunicorn 1 worker x {ask_latency.THREADS} threads on {payload['machine']['cpus']} CPUs, "
+        f"{'shopai default embeddings (MiniLM, ONNX int8)' if EMBEDDINGS == 'shopai' else 'demo embeddings (e5)'}, "
         f"{payload['level_seconds']:.0f} s per level, client threads in the same machine. Peak: {lines}; "
         f"{errors} errors. Search at c=4 with shopai_reindex --all running vs paused (alternating segments): "
         f"throughput {write['throughput_change_pct']:+.1f}%, p50 {write['p50_change_pct']:+.1f}%, "
@@ -537,6 +541,7 @@ def measure(*, quick: bool) -> dict:
                 "workers": ask_latency.WORKERS,
                 "threads": ask_latency.THREADS,
                 "settings": "config.settings.local, DEBUG off, search/recommendations throttles raised",
+                "embeddings": EMBEDDINGS,
                 "database": f"{DATABASE} (embedded PostgreSQL, unix socket)",
                 "boot_seconds": round(boot, 2),
                 "worker_boots": log.count("Booting worker"),

@@ -149,8 +149,12 @@ WARMUP_QUESTIONS = [
 # --- environment: database, Redis, settings --------------------------------------------
 
 
-def prepare_environment(workdir: Path) -> dict[str, str]:
-    """Env shared by this process and gunicorn; set before anything imports Django settings."""
+def prepare_environment(workdir: Path, *, embeddings: str = "demo") -> dict[str, str]:
+    """Env shared by this process and gunicorn; set before anything imports Django settings.
+
+    ``embeddings``: "demo" keeps the demo shop's product model (multilingual-e5), "shopai" puts
+    shopai's default (MiniLM, ONNX int8) in its place.
+    """
     if os.environ.get("DATABASE_URL"):
         raise SystemExit(
             "DATABASE_URL is set: this benchmark drops and rebuilds its database, so it only runs on the "
@@ -162,7 +166,13 @@ def prepare_environment(workdir: Path) -> dict[str, str]:
         'raised."""\n\n'
         "from config.settings.local import *  # noqa: F403\n\n"
         f'SHOPAI = {{**SHOPAI, "THROTTLE_RATES": {{**SHOPAI.get("THROTTLE_RATES", {{}}), {rates}}}}}'
-        "  # noqa: F405\n",
+        "  # noqa: F405\n"
+        + (
+            "\nfrom shopai.conf import DEFAULTS  # noqa: E402\n\n"
+            'SHOPAI["EMBEDDINGS"] = {**SHOPAI["EMBEDDINGS"], "default": DEFAULTS["EMBEDDINGS"]["default"]}\n'
+            if embeddings == "shopai"
+            else ""
+        ),
         encoding="utf-8",
     )
     redis_dir = workdir / "redis"
