@@ -439,8 +439,12 @@ def figures_and_series(sections: dict, write: dict, setup: dict) -> tuple[list[d
         add(f"search c=4 errors ({label})", level["error_count"], "requests")
     add("search c=4 throughput change during reindex", write["throughput_change_pct"], "%")
     add("search c=4 p99 change during reindex", write["p99_change_pct"], "%")
-    # Vectors are written 64 at a time (one model batch), so short windows can show 0 while it embeds.
-    add("reindex vectors written while running (batches of 64)", write["vectors_written"]["running"], "vectors")
+    # Vectors are written a batch (EMBEDDING_BATCH_SIZE) at a time: short windows can show 0 while it embeds.
+    add(
+        "reindex vectors written while running (EMBEDDING_BATCH_SIZE per batch)",
+        write["vectors_written"]["running"],
+        "vectors",
+    )
     add("reindex CPU cores used while running", write["reindex_cores_used"].get("running"), "cores")
     alone = setup["setup_seconds"].get("shopai_reindex")
     if alone:
