@@ -208,8 +208,11 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "SHOPAI":
         shopai_settings.reload()
         from shopai import backends, receivers
+        from shopai.services import embeddings, events
 
         backends.reset()
+        embeddings.text_attnames.cache_clear()  # PRODUCT_TEXT_FIELDS may have changed
+        events.order_senders.cache_clear()  # ORDER_MODEL / ORDER_FIELDS may have changed
         receivers.connect_product_loaded()  # PRODUCT_MODEL may have changed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -279,19 +280,33 @@ def text_state(product) -> tuple | None:
 
     For each PRODUCT_TEXT_FIELDS path the first step is read from the instance: a local field's
     value, or a foreign key's id ("category.full_name" -> category_id). A deferred field, or a
-    path through something other than a field (a property), makes the state unknown.
+    path through something other than a field (a property), makes the state unknown. Runs for
+    every product instance created (post_init), so the attribute names are worked out once.
     """
-    opts = product._meta
-    values = []
+    attnames = text_attnames(type(product))
+    if attnames is None:
+        return None
+    values = product.__dict__
+    try:
+        return tuple([values[name] for name in attnames])
+    except KeyError:  # deferred
+        return None
+
+
+@functools.cache
+def text_attnames(model) -> tuple[str, ...] | None:
+    """Attribute names holding the first step of each PRODUCT_TEXT_FIELDS path; None if one is no
+    concrete field. Cleared when SHOPAI changes (shopai.conf)."""
+    names = []
     for path in shopai_settings.PRODUCT_TEXT_FIELDS:
         try:
-            field = opts.get_field(path.split(".", 1)[0])
+            field = model._meta.get_field(path.split(".", 1)[0])
         except Exception:
             return None
-        if not getattr(field, "concrete", False) or field.attname not in product.__dict__:
+        if not getattr(field, "concrete", False):
             return None
-        values.append(product.__dict__[field.attname])
-    return tuple(values)
+        names.append(field.attname)
+    return tuple(names)
 
 
 class _EmbeddingBatch(CommitBatch):

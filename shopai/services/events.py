@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.core.cache import cache
@@ -134,14 +135,24 @@ def schedule_order_sync(*, order_pk, using: str = "default") -> None:
 
 
 def order_pk_for(sender, instance):
-    """The order a saved/deleted order or order line belongs to; None for any other model."""
-    label = shopai_settings.ORDER_MODEL
-    if not label:
+    """The order a saved/deleted order or order line belongs to; None for any other model.
+
+    Runs on every save of every model in the project, so the answer for other models is one
+    dict lookup."""
+    senders = order_senders()
+    label = sender._meta.label_lower
+    if label not in senders:
         return None
-    if sender._meta.label_lower == str(label).lower():
-        return instance.pk
+    attname = senders[label]
+    return instance.pk if attname is None else getattr(instance, attname, None)
+
+
+@functools.cache
+def order_senders() -> dict[str, str | None]:
+    """``label_lower`` of the order model (-> None) and of its line model (-> the line's order id
+    attribute); empty without ORDER_MODEL. Cleared when SHOPAI changes (shopai.conf)."""
+    if not shopai_settings.ORDER_MODEL:
+        return {}
     model = get_order_adapter().model
     relation = model._meta.get_field(shopai_settings.ORDER_FIELDS["items"])
-    if sender is relation.related_model:
-        return getattr(instance, relation.field.attname, None)
-    return None
+    return {model._meta.label_lower: None, relation.related_model._meta.label_lower: relation.field.attname}
