@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from shopai.adapters import content_hash
+from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter
 from shopai.models import ProductEmbedding
 from shopai.services import embeddings
@@ -117,6 +118,29 @@ def test_reindex_all_batches_every_product(make_product, settings, embedder):
 
     assert report.embedded == 5
     assert seen == [2, 2, 1]
+
+
+def test_reindex_reports_a_failing_batch_and_stores_the_others(make_product, settings, monkeypatch):
+    settings.SHOPAI = {**settings.SHOPAI, "EMBEDDING_BATCH_SIZE": 2}
+    embedder = get_embedding_backend()  # the settings change made a new one
+    products = [make_product(name=f"Sock pack {i}") for i in range(5)]
+    poisoned = make_product(name="Poisoned sock pack")
+    real_embed = embedder.embed_documents
+
+    def embed_documents(texts):
+        if any("Poisoned" in text for text in texts):
+            raise RuntimeError("model crashed")
+        return real_embed(texts)
+
+    monkeypatch.setattr(embedder, "embed_documents", embed_documents)
+    seen = []
+
+    report = embeddings.reindex_products(everything=True, progress=seen.append)
+
+    assert report.failed == 2 and str(poisoned.pk) in report.failed_pks  # its batch (of 2) failed
+    assert report.embedded == 4 and sum(seen) == 6
+    stored_pks = set(ProductEmbedding.objects.values_list("object_pk", flat=True))
+    assert stored_pks == {str(p.pk) for p in products + [poisoned]} - set(report.failed_pks)
 
 
 def test_reindex_fills_the_keyword_index_of_older_vectors_without_the_model(make_product, embedder):

@@ -6,8 +6,10 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connection
@@ -70,14 +72,43 @@ def embed_products(*, product_pks: Iterable, force: bool = False, batch_size: in
     reach the model. Products that no longer exist lose their embeddings. Safe to
     run twice or concurrently: writes are upserts of the text read last.
     """
-    started = time.perf_counter()
-    report = EmbedReport()
+    return _finish(_begin(product_pks, force=force, batch_size=batch_size, submit=_run_now))
+
+
+@dataclass
+class _Chunk:
+    """Products whose texts were read and whose vectors are being computed (``vectors``)."""
+
+    report: EmbedReport
+    started: float
+    content_type: ContentType | None = None
+    model_name: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
+    todo: list[str] = field(default_factory=list)
+    vectors: Future | None = None
+
+
+def _run_now(fn: Callable, *args) -> Future:
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
+def _begin(product_pks: Iterable, *, force: bool, batch_size: int | None, submit: Callable) -> _Chunk:
+    """Read the products, drop vectors of deleted ones, pick the texts that need the model and hand
+    them to ``submit(fn, *args) -> Future``. Database work happens here, in the calling thread."""
+    chunk = _Chunk(report=EmbedReport(), started=time.perf_counter())
+    report = chunk.report
     pks = [str(pk) for pk in dict.fromkeys(product_pks)]
     if not pks:
-        return report
+        return chunk
     backend = get_embedding_backend()
     content_type = _product_content_type()
-    texts = _texts_for(pks)
+    chunk.content_type, chunk.model_name = content_type, backend.name
+    chunk.texts = texts = _texts_for(pks)
 
     gone = [pk for pk in pks if pk not in texts]
     if gone:
@@ -89,7 +120,7 @@ def embed_products(*, product_pks: Iterable, force: bool = False, batch_size: in
             content_type=content_type, model_name=backend.name, object_pk__in=list(texts)
         ).values("object_pk", "content_hash", "is_stale")
     }
-    todo, fresh_again = [], []
+    fresh_again = []
     for pk, text in texts.items():
         row = existing.get(pk)
         if not force and row and row["content_hash"] == content_hash(text):
@@ -97,24 +128,34 @@ def embed_products(*, product_pks: Iterable, force: bool = False, batch_size: in
             if row["is_stale"]:  # flagged while the broker was down, but the text is as embedded
                 fresh_again.append(pk)
         else:
-            todo.append(pk)
+            chunk.todo.append(pk)
     if fresh_again:
         ProductEmbedding.objects.filter(
             content_type=content_type, model_name=backend.name, object_pk__in=fresh_again
         ).update(is_stale=False)
+    if chunk.todo:
+        chunk.todo.sort(key=lambda pk: len(texts[pk]))  # similar lengths in one batch waste less padding
+        size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
+        batches = [[texts[pk] for pk in chunk.todo[i : i + size]] for i in range(0, len(chunk.todo), size)]
+        chunk.vectors = submit(_embed_batches, backend, batches)
+    return chunk
 
-    batch_size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
-    # Similar lengths in one batch waste less padding.
-    todo.sort(key=lambda pk: len(texts[pk]))
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        vectors = backend.embed_documents([texts[pk] for pk in chunk])
-        report.embedded += len(chunk)
-        _write(content_type, backend.name, {pk: (texts[pk], vector) for pk, vector in zip(chunk, vectors, strict=True)})
 
+def _embed_batches(backend, batches: list[list[str]]) -> np.ndarray:
+    return np.concatenate([backend.embed_documents(batch) for batch in batches])
+
+
+def _finish(chunk: _Chunk) -> EmbedReport:
+    """Wait for the chunk's vectors and store them (in the calling thread)."""
+    report = chunk.report
+    if chunk.vectors is not None:
+        vectors = chunk.vectors.result()  # the model's exception, if any, is raised here
+        report.embedded += len(chunk.todo)
+        rows = {pk: (chunk.texts[pk], vector) for pk, vector in zip(chunk.todo, vectors, strict=True)}
+        _write(chunk.content_type, chunk.model_name, rows)
     stats.incr("texts_embedded", report.embedded)
     stats.incr("unchanged", report.unchanged)
-    report.seconds = time.perf_counter() - started
+    report.seconds = time.perf_counter() - chunk.started
     return report
 
 
@@ -257,17 +298,40 @@ def reindex_products(
         pks = list(dict.fromkeys(products_needing_embedding() + products_with_changed_text()))
     size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
     report = EmbedReport()
-    for start in range(0, len(pks), size):
-        chunk = pks[start : start + size]
+
+    def failed(pks: list[str]) -> None:
+        logger.exception("Embedding %d products failed", len(pks))
+        report.failed += len(pks)
+        report.failed_pks += pks
+        stats.incr("failed", len(pks))
+
+    def finish(chunk: _Chunk, pks: list[str]) -> None:
         try:
-            report.merge(embed_products(product_pks=chunk, force=everything, batch_size=size))
+            report.merge(_finish(chunk))
         except Exception:
-            logger.exception("Embedding %d products failed", len(chunk))
-            report.failed += len(chunk)
-            report.failed_pks += chunk
-            stats.incr("failed", len(chunk))
+            failed(pks)
         if progress:
-            progress(len(chunk))
+            progress(len(pks))
+
+    # Pipelined: the model embeds one chunk in a worker thread (ONNX Runtime and PyTorch release the
+    # GIL) while this thread, which alone touches the database, stores the previous chunk and reads
+    # the next one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopai-embed") as model_thread:
+        previous: tuple[_Chunk, list[str]] | None = None
+        for start in range(0, len(pks), size):
+            pks_now = pks[start : start + size]
+            try:
+                current = _begin(pks_now, force=everything, batch_size=size, submit=model_thread.submit)
+            except Exception:
+                failed(pks_now)
+                if progress:
+                    progress(len(pks_now))
+                continue
+            if previous:
+                finish(*previous)
+            previous = (current, pks_now)
+        if previous:
+            finish(*previous)
     report.seconds = time.perf_counter() - started
     return report
 
