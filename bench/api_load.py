@@ -71,33 +71,19 @@ def prepare(workdir: Path) -> dict:
     """Database ``shopai_bench_load`` with the demo shop embedded, a private Redis; Django set up."""
     ask_latency.BENCH_DATABASE = DATABASE  # its helpers read this module global when called
     ask_latency.prepare_environment(workdir, embeddings=EMBEDDINGS)
-    print(f"Recreating database {DATABASE!r} on the embedded server", flush=True)
     ask_latency.recreate_database()
 
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connections
-
-    if (
-        settings.DATABASES["default"]["NAME"] != DATABASE
-        or settings.CACHES["default"]["LOCATION"] != os.environ["REDIS_URL"]
-    ):
-        raise RuntimeError("Django is not pointed at the bench database and the private Redis; stopping.")
-    seconds = {}
-    for name, options in (
-        ("migrate", {"interactive": False, "verbosity": 0}),
-        ("load_demo", {}),
-        ("shopai_reindex", {"no_progress": True}),
-        ("shopai_rebuild_profiles", {"no_progress": True}),
-    ):
-        print(f"$ manage.py {name}", flush=True)
-        started = time.perf_counter()
-        call_command(name, **options)
-        seconds[name] = round(time.perf_counter() - started, 2)
+    seconds = ask_latency.setup_and_run(
+        [
+            ("migrate", (), {"interactive": False, "verbosity": 0}),
+            ("load_demo", (), {}),
+            ("shopai_reindex", (), {"no_progress": True}),
+            ("shopai_rebuild_profiles", (), {"no_progress": True}),
+        ]
+    )
     reindex_throughput.purge_queues()  # load_demo's saves enqueued tasks; no worker runs here
+
+    from django.db import connections
 
     from shopai.conf import get_product_adapter
 

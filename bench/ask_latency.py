@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import _env  # bench/ is on sys.path: this script's folder, or put there by its importers
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "ask_latency.json"
 BENCH_DATABASE = "shopai_bench"
@@ -155,11 +157,7 @@ def prepare_environment(workdir: Path, *, embeddings: str = "demo") -> dict[str,
     ``embeddings``: "demo" keeps the demo shop's product model (multilingual-e5), "shopai" puts
     shopai's default (MiniLM, ONNX int8) in its place.
     """
-    if os.environ.get("DATABASE_URL"):
-        raise SystemExit(
-            "DATABASE_URL is set: this benchmark drops and rebuilds its database, so it only runs on the "
-            f"embedded server (database {BENCH_DATABASE!r}). Unset DATABASE_URL and run it again."
-        )
+    _env.use_own_database(BENCH_DATABASE, doing="drops and rebuilds its database")
     rates = ", ".join(f'"{scope}": "{rate}"' for scope, rate in RAISED_RATES.items())
     (workdir / f"{SETTINGS_MODULE}.py").write_text(
         '"""Written by bench/ask_latency.py: local settings with the ask, search and recommendations throttles '
@@ -210,6 +208,7 @@ def recreate_database() -> None:
 
     from config.embedded import start_postgres
 
+    print(f"Recreating database {BENCH_DATABASE!r} on the embedded server", flush=True)
     socket_dir = start_postgres(database=None)
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
         try:
@@ -221,8 +220,9 @@ def recreate_database() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
 
 
-def build_shop(reuse: bool) -> dict[str, float]:
-    """The demo shop as production has it: products embedded, FAQs embedded, intents trained."""
+def setup_and_run(steps: list[tuple[str, tuple, dict]]) -> dict[str, float]:
+    """Set Django up, make sure it uses the bench database and the private Redis, then run the
+    management commands ``(name, args, options)``; returns each one's seconds."""
     import django
 
     django.setup()
@@ -234,7 +234,17 @@ def build_shop(reuse: bool) -> dict[str, float]:
         or settings.CACHES["default"]["LOCATION"] != os.environ["REDIS_URL"]
     ):
         raise RuntimeError("Django is not pointed at the bench database and the private Redis; stopping.")
+    seconds: dict[str, float] = {}
+    for name, args, options in steps:
+        print(f"\n$ manage.py {name} {' '.join(args)}".rstrip(), flush=True)
+        started = time.perf_counter()
+        call_command(name, *args, **options)
+        seconds[name] = round(time.perf_counter() - started, 2)
+    return seconds
 
+
+def build_shop(reuse: bool) -> dict[str, float]:
+    """The demo shop as production has it: products embedded, FAQs embedded, intents trained."""
     steps: list[tuple[str, tuple, dict]] = [("migrate", (), {"interactive": False, "verbosity": 0})]
     if not reuse:
         steps += [
@@ -244,12 +254,7 @@ def build_shop(reuse: bool) -> dict[str, float]:
             ("shopai_import_faq", (str(FAQ_FILE),), {"no_progress": True}),
         ]
     steps.append(("shopai_train_intents", (), {}))  # into the private Redis, where the server looks
-    seconds: dict[str, float] = {}
-    for name, args, options in steps:
-        print(f"\n$ manage.py {name} {' '.join(args)}".rstrip(), flush=True)
-        started = time.perf_counter()
-        call_command(name, *args, **options)
-        seconds[name] = round(time.perf_counter() - started, 2)
+    seconds = setup_and_run(steps)
     if reuse:
         from shopai.models import FAQ, ProductEmbedding
 
@@ -863,7 +868,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare_environment(workdir)
         if not args.reuse_database:
-            print(f"Recreating database {BENCH_DATABASE!r} on the embedded server", flush=True)
             recreate_database()
         setup_seconds = build_shop(args.reuse_database)
 

@@ -36,12 +36,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import html
 import json
 import os
 import platform
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -51,6 +49,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from reindex_throughput import first_category, strip_html  # noqa: E402  (Magento's HTML and categories)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
@@ -66,28 +67,6 @@ SIZES = {  # quick, full
 
 # --- Texts --------------------------------------------------------------------------
 
-_BLOCK_TAG = re.compile(r"<\s*(br|/p|/li|/div|/h\d|/tr)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"[ \t\r\f\v]+")
-
-
-def strip_html(text: str) -> str:
-    text = _BLOCK_TAG.sub("\n", text)
-    text = html.unescape(_TAG.sub(" ", text))
-    lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if line)
-
-
-def first_category(value: str) -> str:
-    """``Default Category/Men/Tops/Tees,...`` -> ``Men / Tops / Tees`` (Category.full_name's form)."""
-    for path in value.split(","):
-        parts = [part.strip() for part in path.split("/") if part.strip()]
-        if parts and parts[0] == "Default Category":
-            parts = parts[1:]
-        if parts:
-            return " / ".join(parts)
-    return "Uncategorised"
-
 
 def magento_texts(data_dir: Path) -> list[str]:
     """The demo's product text (name, category, description) of every named Magento SKU."""
@@ -98,7 +77,8 @@ def magento_texts(data_dir: Path) -> list[str]:
             if not name:
                 continue
             description = strip_html(row.get("description") or "") or strip_html(row.get("short_description") or "")
-            parts = [name, first_category(row.get("categories") or ""), description]
+            category = (first_category(row.get("categories") or "") or "Uncategorised").replace("/", " / ")
+            parts = [name, category, description]  # as Category.full_name writes the path
             texts.append("\n".join(part for part in parts if part))
     return texts
 

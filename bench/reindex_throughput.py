@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import _env  # bench/ is on sys.path: this script's folder, or put there by its importers
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = REPO / "store" / "demo_data" / "catalog.csv"
 DEFAULT_MAGENTO = REPO / ".." / "shared" / "data" / "magento_luma" / "ConfigurableSampleData" / "products.csv"
@@ -137,13 +139,7 @@ def convert_magento(source: Path, target: Path) -> Conversion:
 
 def setup_django(redis_dir: Path) -> None:
     """Configure the environment before Django reads it; nothing may import settings before this."""
-    if os.environ.get("DATABASE_URL"):
-        raise SystemExit(
-            "DATABASE_URL is set: this benchmark deletes every product in its database, so it only runs on "
-            f"the embedded server (database {BENCH_DATABASE!r}). Unset DATABASE_URL and run it again."
-        )
-    sys.path.insert(0, str(REPO))
-    os.environ["SHOPAI_DATABASE_NAME"] = BENCH_DATABASE  # read by config/embedded.py at import
+    _env.use_own_database(BENCH_DATABASE, doing="deletes every product in its database")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     # A private Redis: the import enqueues embedding tasks, and the shared embedded Redis is
     # also the broker of the demo's worker and of test runs, whose queues must not be purged.

@@ -53,7 +53,7 @@ def run_child(name: str, *, quick: bool, data_dir: Path) -> dict:
         return json.loads(result_file.read_text(encoding="utf-8"))
 
 
-def plot(name: str, key: str, series: dict, out: Path) -> str | None:
+def plot(name: str, key: str, series: dict, out: Path, *, quick: bool = False) -> str | None:
     """A line or bar chart from {"kind", "x", "ys": {label: [..]}, "xlabel", "ylabel", "title", "logy"}."""
     if not isinstance(series, dict) or "x" not in series or "ys" not in series:
         return None
@@ -83,7 +83,7 @@ def plot(name: str, key: str, series: dict, out: Path) -> str | None:
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    folder = out / "plots"
+    folder = out / ("plots_quick" if quick else "plots")  # a quick run leaves the full run's plots alone
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}_{key}.png"
     figure.savefig(path, dpi=110)
@@ -160,9 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         result["seconds"] = time.perf_counter() - began
         result["measured"] = {"finished": _now(), "load_at_start": load_at_start}
-        result["plots"] = [
-            path for key, series in (result.get("series") or {}).items() if (path := plot(name, key, series, args.out))
-        ]
+        series = (result.get("series") or {}).items()
+        result["plots"] = [path for key, data in series if (path := plot(name, key, data, args.out, quick=quick))]
         report["modules"][name] = result
         for figure in result.get("figures", []):
             print(f"  {figure.get('name')}: {figure.get('value')} {figure.get('unit', '')}", flush=True)

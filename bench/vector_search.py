@@ -53,6 +53,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+import _env  # noqa: E402
 import _synthetic  # noqa: E402
 
 BENCH_DATABASE = "shopai_bench_vec"
@@ -82,13 +83,7 @@ MAINTENANCE_WORK_MEM: str | None = None
 
 def setup_django() -> None:
     """Point the project at shopai_bench_vec before Django reads its settings."""
-    if os.environ.get("DATABASE_URL"):
-        raise SystemExit(
-            "DATABASE_URL is set: this benchmark empties the catalogue of its database, so it only runs on the "
-            f"embedded server (database {BENCH_DATABASE!r}). Unset DATABASE_URL and run it again."
-        )
-    sys.path.insert(0, str(REPO))
-    os.environ["SHOPAI_DATABASE_NAME"] = BENCH_DATABASE  # read by config/embedded.py at import
+    _env.use_own_database(BENCH_DATABASE, doing="empties the catalogue of its database")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["DJANGO_DEBUG"] = "0"  # as in production: no query log kept in memory
     # Nothing here uses Redis (bulk_create sends no signals, search reads no cache); a URL that

@@ -115,30 +115,15 @@ def prepare(workdir: Path) -> dict:
     with (workdir / f"{SETTINGS_MODULE}.py").open("a", encoding="utf-8") as handle:
         handle.write(SETTINGS_TAIL)
     (workdir / f"{COUNTER_MODULE}.py").write_text(COUNTING_BACKEND, encoding="utf-8")
-    print(f"Recreating database {DATABASE!r} on the embedded server", flush=True)
     ask_latency.recreate_database()
 
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    if (
-        settings.DATABASES["default"]["NAME"] != DATABASE
-        or settings.CACHES["default"]["LOCATION"] != os.environ["REDIS_URL"]
-    ):
-        raise RuntimeError("Django is not pointed at the bench database and the private Redis; stopping.")
-    seconds = {}
-    for name, options in (
-        ("migrate", {"interactive": False, "verbosity": 0}),
-        ("load_demo", {}),
-        ("shopai_reindex", {"no_progress": True}),
-    ):
-        print(f"$ manage.py {name}", flush=True)
-        started = time.perf_counter()
-        call_command(name, **options)
-        seconds[name] = round(time.perf_counter() - started, 2)
+    seconds = ask_latency.setup_and_run(
+        [
+            ("migrate", (), {"interactive": False, "verbosity": 0}),
+            ("load_demo", (), {}),
+            ("shopai_reindex", (), {"no_progress": True}),
+        ]
+    )
     purged = reindex_throughput.purge_queues()  # tasks of load_demo's saves: nobody consumes them
     return {"setup_seconds": seconds, "purged_after_setup": purged}
 

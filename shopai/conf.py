@@ -26,8 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # text (e.g. ["price", "attributes"]; dicts and lists are flattened).
     "PRODUCT_FACT_FIELDS": [],
     # Embedding backends, configured like CACHES. "default" embeds products and search queries:
-    # all-MiniLM-L6-v2 exported once to ONNX and quantised to int8 (cached in .data/onnx), the
-    # fastest path measured with a negligible loss (bench/results/report.md, embedding_throughput).
+    # all-MiniLM-L6-v2 exported once to ONNX and quantised to int8 (cached in .data/onnx): 2.2x
+    # PyTorch, cosine 0.995 to it, within 1.17x of the fastest path measured (PyTorch bfloat16, fast
+    # only on CPUs with AMX); bench/results/report.md, embedding_throughput.
     # SentenceTransformerBackend runs the same model on PyTorch.
     "EMBEDDINGS": {
         "default": {
@@ -129,8 +130,7 @@ DEFAULTS: dict[str, Any] = {
     # returned) withdraw the order's purchases from the shopper's history.
     "ORDER_PURCHASED_STATES": None,
     # Products per reindex chunk, per model call and per Celery task. The backend sorts a chunk by
-    # length: 256 reindexed Magento's 1,994 SKUs 3 % faster than 64, with a quarter of the queries
-    # (bench/reindex_throughput.py).
+    # length: 256 reindexed Magento's 1,994 SKUs 3 % faster than 64 (bench/reindex_throughput.py).
     "EMBEDDING_BATCH_SIZE": 256,
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,

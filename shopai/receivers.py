@@ -27,7 +27,7 @@ def connect_product_loaded() -> None:
 
 
 @receiver(post_save, dispatch_uid="shopai_product_saved")
-def product_saved(sender, instance, raw=False, using="default", created=False, update_fields=None, **kwargs):
+def product_saved(sender, instance, raw=False, using="default", created=False, **kwargs):
     # Connected for all senders so that a change of SHOPAI["PRODUCT_MODEL"] (tests,
     # override_settings) needs no reconnecting; the check is a string comparison.
     if raw or not is_product_model(sender):

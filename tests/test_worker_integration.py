@@ -131,7 +131,7 @@ def test_unchanged_re_save_makes_no_model_call(worker, minilm_settings, make_pro
     wait_for(lambda: embedded_with_current_text(marker), what="the marker product")
     after = stats.read()
     assert after["texts_embedded"] - before["texts_embedded"] == 1  # the marker only
-    assert after["unchanged"] - before["unchanged"] == 1  # the second save, compared by hash
+    assert after["unchanged"] - before["unchanged"] == 1  # the extra task: compared by hash, no model call
     assert embedding_of(product).updated_at == first.updated_at
 
 
