@@ -63,14 +63,17 @@ class ProductAdapter:
         """Products a shopper may see in results."""
         return self.get_queryset().filter(**shopai_settings.SEARCHABLE_FILTER)
 
-    def get_text(self, product: models.Model) -> str:
-        """The text that is embedded for this product."""
-        parts = []
+    def get_text_fields(self, product: models.Model) -> list[str]:
+        """The values of PRODUCT_TEXT_FIELDS, in order ("" where empty): keyword search weighs them by position."""
+        fields = []
         for path in shopai_settings.PRODUCT_TEXT_FIELDS:
             value = resolve_path(product, path)
-            if value not in (None, ""):
-                parts.append(str(value).strip())
-        return "\n".join(part for part in parts if part)
+            fields.append("" if value is None else str(value).strip())
+        return fields
+
+    def get_text(self, product: models.Model) -> str:
+        """The text that is embedded for this product: its text fields, one per line."""
+        return "\n".join(field for field in self.get_text_fields(product) if field)
 
     def get_facts(self, product: models.Model) -> str:
         """Everything generated copy may rely on: the embedded text plus PRODUCT_FACT_FIELDS.

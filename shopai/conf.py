@@ -135,6 +135,26 @@ DEFAULTS: dict[str, Any] = {
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,
     "QUEUES": {"embeddings": "embeddings", "generation": "generation"},
+    # Keyword search and how it is fused with vector search (shopai.services.search). Chosen on the
+    # dev splits of eval/search (Magento Luma and DummyJSON catalogues, pooled blind judgements).
+    "SEARCH": {
+        # Postgres text search configuration: stemming and stop words ("english", "german", ...;
+        # `SELECT cfgname FROM pg_ts_config`). Changing it needs `shopai_reindex --keywords`.
+        "TEXT_SEARCH_CONFIG": "english",
+        # Weight of each PRODUCT_TEXT_FIELDS entry by position (1st, 2nd, 3rd, the rest): list the
+        # name first and the long description last.
+        "FIELD_WEIGHTS": [1.0, 0.4, 0.2, 0.1],
+        # BM25 term saturation and document length normalisation.
+        "BM25_K1": 1.2,
+        "BM25_B": 0.75,
+        # Keyword score multiplied by 1 + this when the query's words stand together in the product.
+        "PHRASE_BOOST": 0.0,
+        # Hybrid: "convex" (min-max normalised scores, KEYWORD_WEIGHT of keywords) or "rrf"
+        # (reciprocal rank fusion: KEYWORD_WEIGHT and 1 - KEYWORD_WEIGHT weigh the two rankings).
+        "FUSION": "convex",
+        "KEYWORD_WEIGHT": 0.5,
+        "RRF_K": 60,
+    },
     "SEARCH_DEFAULT_K": 10,
     "SEARCH_MAX_K": 100,
     "SEARCH_MAX_QUERY_LENGTH": 300,
@@ -163,6 +183,7 @@ MERGED = {
     "RECOMMENDATIONS",
     "THROTTLE_RATES",
     "QUEUES",
+    "SEARCH",
     "PRODUCT_FIELDS",
     "ORDER_FIELDS",
 }

@@ -106,6 +106,20 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
 _KEYWORD = re.compile(r"[a-z0-9]+")
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def keyword_text(text: str) -> str:
+    """``text`` with each run of Chinese characters written as its overlapping character pairs
+    ("纯棉床单" -> "纯棉 棉床 床单"; one character stays itself), so that a full-text parser made for
+    space-separated words indexes Chinese too. Other text is left to the parser."""
+    return _CJK_RUN.sub(lambda run: f" {_pairs(run.group())} ", text)
+
+
+def _pairs(run: str) -> str:
+    return run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
+
+
 def keyword_terms(text: str) -> set[str]:
     """Search keywords: Latin words of 3+ characters, and Chinese as overlapping character pairs."""
     lowered = text.lower()

@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F, Func, Q
 from pgvector.django import HnswIndex, VectorField
 
 # Width of every stored vector. A constant (not a setting) because migrations use it;
@@ -32,9 +33,16 @@ class ProductEmbedding(models.Model):
     model_name = models.CharField(max_length=200, help_text="Embedding model that produced the vector.")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the embedded text.")
-    # Keywords of the same text for the keyword half of hybrid search ('simple' dictionary,
-    # Chinese as character pairs), written with the vector.
+    # Keywords of the same text for the keyword half of hybrid search: each text field stemmed
+    # under SEARCH["TEXT_SEARCH_CONFIG"] in its own weight class, Chinese as character pairs;
+    # written with the vector.
     keywords = SearchVectorField(null=True, blank=True)
+    # Distinct keywords: BM25's document length (its average is read from an index, not the table).
+    keyword_length = models.GeneratedField(
+        expression=Func(F("keywords"), function="length", output_field=models.IntegerField()),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
     is_stale = models.BooleanField(
         default=False,
         db_index=True,
@@ -54,6 +62,11 @@ class ProductEmbedding(models.Model):
         ]
         indexes = [
             GinIndex(fields=["keywords"], name="shopai_product_emb_kw"),
+            models.Index(
+                fields=["content_type", "model_name", "keyword_length"],
+                name="shopai_product_emb_kwlen",
+                condition=Q(keywords__isnull=False),
+            ),
             HnswIndex(
                 name="shopai_product_emb_hnsw",
                 fields=["embedding"],

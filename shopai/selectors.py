@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, Exists, F, FloatField, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import Avg, Case, CharField, Count, Exists, FloatField, OuterRef, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, TruncDate
 from django.db.models.lookups import Exact
@@ -76,23 +75,85 @@ def nearest_products(
     return sorted(((pk, float(distance)) for pk, distance in rows), key=lambda row: row[1])
 
 
-def keyword_products(*, terms: set[str], products: QuerySet, model_name: str, k: int) -> list[tuple[str, float]]:
-    """Products whose text contains any of ``terms``, ranked by Postgres full-text rank: [(pk, rank)]."""
-    if not terms:
+def keyword_products(*, text: str, products: QuerySet, model_name: str, k: int) -> list[tuple[str, float]]:
+    """Products matching the words of ``text``, ranked by BM25 over the keyword index: [(pk, score)].
+
+    Words are stemmed by SEARCH["TEXT_SEARCH_CONFIG"] (Postgres's own dictionaries). A word's
+    weight (IDF) comes from how many indexed products contain it; its count in a product is the
+    product's ``ts_rank`` for that word alone under SEARCH["FIELD_WEIGHTS"] (a name match counts
+    more than a description match, and repeats add less and less), then saturated by BM25_K1 and
+    normalised by the product's keyword count (BM25_B). Products holding the query's words side by
+    side get SEARCH["PHRASE_BOOST"].
+    """
+    search = shopai_settings.SEARCH
+    config = search["TEXT_SEARCH_CONFIG"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(array_agg(lexeme ORDER BY lexeme), '{}') FROM unnest(to_tsvector(%s::regconfig, %s))",
+            [config, text],
+        )
+        lexemes = cursor.fetchone()[0]
+    if not lexemes:
         return []
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
-    allowed = _allowed_pks(products)
-    # Terms are letters, digits or CJK pairs (language.keyword_terms), so the raw query is safe.
-    query = SearchQuery(" | ".join(sorted(terms)), search_type="raw", config="simple")
-    rows = (
-        ProductEmbedding.objects.filter(
-            content_type=content_type, model_name=model_name, object_pk__in=allowed, keywords=query
+    indexed = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
+    totals = indexed.filter(keywords__isnull=False).aggregate(n=Count("pk"), length=Avg("keyword_length"))
+    k1, b, boost = float(search["BM25_K1"]), float(search["BM25_B"]), float(search["PHRASE_BOOST"])
+    weights = [float(w) for w in search["FIELD_WEIGHTS"]][:4]
+    weights += [weights[-1]] * (4 - len(weights))
+    allowed_sql, allowed_params = _allowed_pks(products).query.sql_with_params()
+    phrase = "(CASE WHEN c.keywords @@ phraseto_tsquery(%s::regconfig, %s) THEN %s ELSE 1.0 END)"
+    phrase_params = [config, text, 1.0 + boost]
+    if len(lexemes) < 2 or not boost:
+        phrase, phrase_params = "1.0", []
+    table = ProductEmbedding._meta.db_table
+    # Candidates are every indexed product with any of the words (the IDF counts them all); only
+    # those the shop's filters allow are scored.
+    sql = f"""
+        WITH q AS (
+            SELECT lexeme, quote_literal(lexeme)::tsquery AS query FROM unnest(%s::text[]) AS lexeme
+        ), candidates AS MATERIALIZED (
+            SELECT object_pk, keywords, keyword_length FROM {table}
+            WHERE content_type_id = %s AND model_name = %s
+              AND keywords @@ (SELECT string_agg(quote_literal(lexeme), ' | ') FROM q)::tsquery
+        ), idf AS (
+            SELECT q.query, ln(1.0 + (greatest(%s, count(*)) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+            FROM q JOIN candidates c ON c.keywords @@ q.query GROUP BY q.query
         )
-        .annotate(rank=SearchRank(F("keywords"), query, cover_density=True))
-        .order_by("-rank", "object_pk")
-        .values_list("object_pk", "rank")[:k]
-    )
-    return [(pk, float(rank)) for pk, rank in rows]
+        SELECT c.object_pk,
+               sum(idf.idf * r.tf * (%s + 1.0) / (r.tf + %s * (1.0 - %s + %s * c.keyword_length / %s))) * {phrase}
+                 AS score
+        FROM candidates c
+        JOIN idf ON c.keywords @@ idf.query
+        CROSS JOIN LATERAL (SELECT ts_rank(%s::float4[], c.keywords, idf.query, 0) * {TS_RANK_ONE} AS tf) r
+        WHERE c.object_pk IN ({allowed_sql})
+        GROUP BY c.object_pk, c.keywords
+        ORDER BY score DESC, c.object_pk
+        LIMIT %s
+    """
+    params = [
+        list(lexemes),
+        content_type.pk,
+        model_name,
+        totals["n"] or 0,
+        k1,
+        k1,
+        b,
+        b,
+        float(totals["length"] or 1.0),
+        *phrase_params,
+        weights[::-1],  # ts_rank takes {D, C, B, A}
+        *allowed_params,
+        k,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(pk, float(score)) for pk, score in cursor.fetchall()]
+
+
+# ts_rank of a word found once, at weight 1.0: its sum over positions tends to pi^2/6 and is
+# divided by it, so ts_rank * pi^2/6 reads as a count (1.0 for one occurrence, 1.25 for two...).
+TS_RANK_ONE = 1.6449340668
 
 
 def filter_products(queryset, *, in_stock: bool = False, category=None, min_price=None, max_price=None):

@@ -20,7 +20,7 @@ from shopai import stats
 from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
-from shopai.language import keyword_terms
+from shopai.language import keyword_text
 from shopai.models import ProductEmbedding
 from shopai.services.on_commit import CommitBatch
 
@@ -63,6 +63,13 @@ def _texts_for(pks: Sequence[str]) -> dict[str, str]:
     adapter = get_product_adapter()
     products = adapter.get_queryset().filter(pk__in=list(pks))
     return {str(product.pk): adapter.get_text(product) for product in products}
+
+
+def _fields_for(pks: Sequence[str]) -> dict[str, list[str]]:
+    """The text fields of these products (PRODUCT_TEXT_FIELDS, in order), for the keyword index."""
+    adapter = get_product_adapter()
+    products = adapter.get_queryset().filter(pk__in=list(pks))
+    return {str(product.pk): adapter.get_text_fields(product) for product in products}
 
 
 def embed_products(*, product_pks: Iterable, force: bool = False, batch_size: int | None = None) -> EmbedReport:
@@ -162,7 +169,7 @@ def _finish(chunk: _Chunk) -> EmbedReport:
 def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str, object]]) -> None:
     # The product may have changed while the model ran; keep only vectors of the
     # current text; a newer task owns the rest.
-    current = _texts_for(list(rows))
+    current = _fields_for(list(rows))
     # Vector and keywords go in one statement: a second UPDATE for the keywords would write each
     # row twice, and every row version is one more insert into the HNSW graph.
     objs = [
@@ -172,11 +179,11 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
             model_name=model_name,
             embedding=vector,
             content_hash=content_hash(text),
-            keywords=_keyword_vector(text),
+            keywords=_keyword_vector(current[pk]),
             is_stale=False,
         )
         for pk, (text, vector) in rows.items()
-        if current.get(pk) == text
+        if pk in current and _joined(current[pk]) == text
     ]
     ProductEmbedding.objects.bulk_create(
         objs,
@@ -186,29 +193,75 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
     )
 
 
-def _keyword_words(text: str) -> str:
-    return " ".join(sorted(keyword_terms(text)))
+def _joined(fields: list[str]) -> str:
+    """The embedded text of these fields (as ProductAdapter.get_text joins them)."""
+    return "\n".join(field for field in fields if field)
 
 
-def _keyword_vector(text: str) -> Func:
-    """The keyword index of a text: its keyword_terms under the 'simple' dictionary, as _write_keywords."""
-    return Func(
-        Value(_keyword_words(text)), template="to_tsvector('simple', %(expressions)s)", output_field=SearchVectorField()
+# Fields in PRODUCT_TEXT_FIELDS order fill Postgres's four weight classes A-D (the 4th and later
+# fields share D); SEARCH["FIELD_WEIGHTS"] gives each class its weight at query time.
+_WEIGHT_CLASSES = "ABCD"
+
+
+def _weight_classes(fields: list[str]) -> list[str]:
+    classes = [*fields[:3], " ".join(fields[3:])]
+    return [keyword_text(text) for text in classes + [""] * (len(_WEIGHT_CLASSES) - len(classes))]
+
+
+def _keyword_sql(config_param: str, text_params: list[str]) -> str:
+    return _keyword_sql_pairs([config_param] * len(text_params), text_params)
+
+
+def _keyword_sql_pairs(config_params: list[str], text_params: list[str]) -> str:
+    return " || ".join(
+        f"setweight(to_tsvector({config}::regconfig, {text}), '{weight}')"
+        for weight, config, text in zip(_WEIGHT_CLASSES, config_params, text_params, strict=True)
     )
 
 
-def _write_keywords(content_type: ContentType, model_name: str, texts: dict[str, str]) -> None:
-    """One UPDATE for the batch: the keyword index of each product's text."""
-    if not texts:
+def _keyword_vector(fields: list[str]) -> Func:
+    """The keyword index of a product: each text field stemmed by SEARCH["TEXT_SEARCH_CONFIG"] and
+    tagged with its weight class, Chinese as character pairs (language.keyword_text)."""
+    config = shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]
+    expressions = []
+    for text in _weight_classes(fields):
+        expressions += [Value(config), Value(text)]
+    return _KeywordVector(*expressions)
+
+
+class _KeywordVector(Func):
+    """setweight(to_tsvector(config, text), 'A') || ... over (config, text) pairs, one per weight class."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        compiled = [compiler.compile(expression) for expression in self.source_expressions]
+        params = [param for _, part_params in compiled for param in part_params]
+        pairs = [sql for sql, _ in compiled]
+        return _keyword_sql_pairs(pairs[0::2], pairs[1::2]), params
+
+
+def _write_keywords(content_type: ContentType, model_name: str, fields: dict[str, list[str]]) -> None:
+    """One UPDATE for the batch: the keyword index of each product's text fields."""
+    if not fields:
         return
-    pks = list(texts)
-    words = [_keyword_words(texts[pk]) for pk in pks]
+    pks = list(fields)
+    classes = list(zip(*(_weight_classes(fields[pk]) for pk in pks), strict=True))
+    names = [f"c{i}" for i in range(len(_WEIGHT_CLASSES))]
+    columns = [f"v.{name}" for name in names]
+    arrays = ", ".join(["%s::text[]"] * len(names))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = to_tsvector('simple', v.words) "
-            "FROM unnest(%s::text[], %s::text[]) AS v(pk, words) "
+            f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = {_keyword_sql('%s', columns)} "
+            f"FROM unnest(%s::text[], {arrays}) AS v(pk, {', '.join(names)}) "
             "WHERE e.content_type_id = %s AND e.model_name = %s AND e.object_pk = v.pk",
-            [pks, words, content_type.pk, model_name],
+            [
+                *[shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]] * len(columns),
+                pks,
+                *map(list, classes),
+                content_type.pk,
+                model_name,
+            ],
         )
 
 
@@ -268,18 +321,27 @@ def products_with_changed_text(*, batch_size: int = 2000) -> list[str]:
     return changed
 
 
-def backfill_keywords(*, batch_size: int = 500) -> int:
-    """Fill the keyword index of vectors written before it existed (no model call)."""
+def backfill_keywords(*, batch_size: int = 500, limit: int | None = None) -> int:
+    """Fill the keyword index of vectors that have none (written before it existed, or cleared by
+    ``rebuild_keywords``); no model call."""
     backend = get_embedding_backend()
     content_type = _product_content_type()
-    missing = list(
-        ProductEmbedding.objects.filter(
-            content_type=content_type, model_name=backend.name, keywords__isnull=True
-        ).values_list("object_pk", flat=True)
-    )
+    missing = ProductEmbedding.objects.filter(
+        content_type=content_type, model_name=backend.name, keywords__isnull=True
+    ).values_list("object_pk", flat=True)
+    missing = list(missing[:limit] if limit else missing)
     for start in range(0, len(missing), batch_size):
-        _write_keywords(content_type, backend.name, _texts_for(missing[start : start + batch_size]))
+        _write_keywords(content_type, backend.name, _fields_for(missing[start : start + batch_size]))
     return len(missing)
+
+
+def rebuild_keywords(*, batch_size: int = 500) -> int:
+    """Rewrite every product's keyword index (after SEARCH["TEXT_SEARCH_CONFIG"] or
+    PRODUCT_TEXT_FIELDS changed); no model call. Returns how many were rewritten."""
+    ProductEmbedding.objects.filter(
+        content_type=_product_content_type(), model_name=get_embedding_backend().name
+    ).update(keywords=None)
+    return backfill_keywords(batch_size=batch_size)
 
 
 def reindex_products(
@@ -417,7 +479,9 @@ def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False
 
 
 def sweep_stale_embeddings() -> int:
-    """Queue every product whose vector is missing or stale; returns how many were queued."""
+    """Queue every product whose vector is missing or stale, and fill missing keyword indexes (no
+    model call); returns how many products were queued."""
+    backfill_keywords(limit=int(shopai_settings.SWEEP_LIMIT))
     pks = products_needing_embedding(limit=int(shopai_settings.SWEEP_LIMIT))
     if pks:
         enqueue_product_embedding(product_pks=pks)

@@ -1,9 +1,15 @@
-"""Offline evaluation of product search: graded judgements (query,sku,rating) -> nDCG@k per mode."""
+"""Offline evaluation of product search on graded judgements (query,sku,rating): nDCG@k per mode.
+
+Each mode is asked through the search API's own view (``GET /api/shopai/search``: parameters,
+validation, filters and serialisation as a shopper gets them; throttling off), beside an in-memory
+BM25 over the same product texts (rank-bm25) as the reference keyword search must stand beside.
+"""
 
 from __future__ import annotations
 
 import csv
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +17,9 @@ from pathlib import Path
 from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
 from shopai.language import detect_language
-from shopai.services.search import search_products
 
-MODES = ("keyword", "vector", "hybrid")
+REFERENCE = "bm25"
+MODES = ("keyword", "vector", "hybrid")  # the search modes, in the order reports show them
 
 
 class JudgementFileError(ValueError):
@@ -25,16 +31,23 @@ class Judgements:
     by_query: dict[str, dict[str, int]] = field(default_factory=dict)  # query -> {pk: rating}
     unknown_skus: dict[str, int] = field(default_factory=dict)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    without_relevant: list[str] = field(default_factory=list)  # judged queries with no product rated 1+
 
 
-def read_judgements(path: Path) -> Judgements:
+def read_judgements(path: Path, *, split: str | None = None) -> Judgements:
+    """Judgements of ``path`` (columns query,sku,rating; optional split), only ``split``'s rows if given."""
     result = Judgements()
     rows: list[tuple[int, str, str, int]] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        if {"query", "sku", "rating"} - set(reader.fieldnames or []):
+        columns = set(reader.fieldnames or [])
+        if {"query", "sku", "rating"} - columns:
             raise JudgementFileError(f"{path.name} needs the columns query,sku,rating (rating 0-3, higher is better).")
+        if split and "split" not in columns:
+            raise JudgementFileError(f"{path.name} has no split column, so --split {split} cannot be applied.")
         for row in reader:
+            if split and (row["split"] or "").strip() != split:
+                continue
             query, sku = (row["query"] or "").strip(), (row["sku"] or "").strip()
             try:
                 rating = int((row["rating"] or "").strip())
@@ -57,6 +70,9 @@ def read_judgements(path: Path) -> Judgements:
             result.unknown_skus[sku] = result.unknown_skus.get(sku, 0) + 1
             continue
         result.by_query.setdefault(query, {})[known[sku]] = rating
+    result.without_relevant = [query for query, ratings in result.by_query.items() if max(ratings.values()) < 1]
+    for query in result.without_relevant:
+        del result.by_query[query]
     return result
 
 
@@ -68,36 +84,88 @@ def ndcg(ranked: list[str], ratings: dict[str, int], *, k: int) -> float:
     return dcg / best if best else 0.0
 
 
-def evaluate(judgements: Judgements, *, k: int = 10, progress=None) -> dict:
-    """nDCG@k and recall@k (of items rated 2 or more) per mode, overall and per query language."""
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def reference_tokens(text: str) -> list[str]:
+    """The reference BM25's words: lower-case letters and digits, Chinese as character pairs."""
+    lowered = text.lower()
+    chinese = [char for char in lowered if "\u4e00" <= char <= "\u9fff"]
+    return _WORD.findall(lowered) + [a + b for a, b in zip(chinese, chinese[1:], strict=False)]
+
+
+class ReferenceBM25:
+    """Okapi BM25 (rank-bm25 defaults, k1 1.5, b 0.75) over the searchable products' texts, in memory."""
+
+    def __init__(self) -> None:
+        try:
+            from rank_bm25 import BM25Okapi
+        except ImportError as exc:  # an evaluation-only dependency
+            raise JudgementFileError("The BM25 reference needs rank-bm25: pip install rank-bm25") from exc
+        adapter = get_product_adapter()
+        products = list(adapter.get_searchable_queryset())
+        self.pks = [str(product.pk) for product in products]
+        self.words = [reference_tokens(adapter.get_text(product)) for product in products]
+        self.index = BM25Okapi(self.words or [[""]])
+        self.vocabularies = [set(words) for words in self.words]
+
+    def search(self, query: str, *, k: int) -> list[str]:
+        """The ``k`` best products sharing a word with ``query`` (in a tiny catalogue a word's BM25 weight
+        can be 0, so sharing a word, not a positive score, decides what is found)."""
+        words = reference_tokens(query)
+        scores = self.index.get_scores(words)
+        found = [i for i, vocabulary in enumerate(self.vocabularies) if vocabulary.intersection(words)]
+        return [self.pks[i] for i in sorted(found, key=lambda i: (-scores[i], self.pks[i]))[:k]]
+
+
+def api_search(query: str, *, k: int, mode: str) -> list[str]:
+    """Product ids that ``GET /api/shopai/search?q=…&k=…&mode=…`` returns, in order."""
+    from rest_framework.test import APIRequestFactory
+
+    from shopai.api.views import ProductSearchView
+
+    view = ProductSearchView.as_view(throttle_classes=[])
+    response = view(APIRequestFactory().get("/api/shopai/search", {"q": query, "k": k, "mode": mode}))
+    if response.status_code != 200:
+        raise JudgementFileError(f"The search API answered {response.status_code} to {query!r}: {response.data}")
+    return [str(result["id"]) for result in response.data["results"]]
+
+
+def evaluate(judgements: Judgements, *, k: int = 10, progress=None, reference: bool = True) -> dict:
+    """nDCG@k and recall@k (of items rated 2 or more) per mode and for the BM25 reference, overall
+    and per query language. Queries whose judged products are all rated 0 are left out."""
     if not judgements.by_query:
         raise JudgementFileError("No judged product is in the catalogue (import the catalogue first).")
+    systems = [*MODES, REFERENCE] if reference else list(MODES)
+    bm25 = ReferenceBM25() if reference else None
     per_query: dict[str, dict[str, float]] = defaultdict(dict)
     recall: dict[str, dict[str, float]] = defaultdict(dict)
     for query, ratings in judgements.by_query.items():
         relevant = {pk for pk, rating in ratings.items() if rating >= 2}
-        for mode in MODES:
-            ranked = [str(hit.product.pk) for hit in search_products(query=query, k=k, mode=mode)]
-            per_query[mode][query] = ndcg(ranked, ratings, k=k)
+        for system in systems:
+            ranked = bm25.search(query, k=k) if system == REFERENCE else api_search(query, k=k, mode=system)
+            per_query[system][query] = ndcg(ranked, ratings, k=k)
             if relevant:
-                recall[mode][query] = len(relevant & set(ranked)) / len(relevant)
+                recall[system][query] = len(relevant & set(ranked)) / len(relevant)
         if progress:
             progress(1)
     languages = {query: detect_language(query) for query in judgements.by_query}
     summary = {}
-    for mode in MODES:
-        row = {f"nDCG@{k}": _mean(per_query[mode].values()), f"R@{k}": _mean(recall[mode].values())}
+    for system in systems:
+        row = {f"nDCG@{k}": _mean(per_query[system].values()), f"R@{k}": _mean(recall[system].values())}
         for language in ("en", "zh"):
-            values = [v for q, v in per_query[mode].items() if languages[q] == language]
+            values = [v for q, v in per_query[system].items() if languages[q] == language]
             row[f"nDCG@{k} {language}"] = _mean(values)
-        summary[mode] = row
+        summary[system] = row
     return {
         "k": k,
         "queries": len(judgements.by_query),
         "queries_by_language": {lang: list(languages.values()).count(lang) for lang in ("en", "zh")},
+        "queries_without_relevant": len(judgements.without_relevant),
         "model": get_embedding_backend().name,
+        "search": dict(shopai_settings.SEARCH),
         "results": summary,
-        "per_query": {mode: dict(values) for mode, values in per_query.items()},
+        "per_query": {system: dict(values) for system, values in per_query.items()},
         "unknown_skus": judgements.unknown_skus,
     }
 

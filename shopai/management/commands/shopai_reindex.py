@@ -22,12 +22,22 @@ class Command(BaseCommand):
             default=None,
             help="Products per model call (default: SHOPAI EMBEDDING_BATCH_SIZE, 256).",
         )
+        parser.add_argument(
+            "--keywords",
+            action="store_true",
+            help="Only rewrite the keyword index of every product (no model call): after changing "
+            'SHOPAI["SEARCH"]["TEXT_SEARCH_CONFIG"] or PRODUCT_TEXT_FIELDS.',
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args, **options):
         batch_size = options["batch_size"]
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be a positive number, e.g. --batch-size 64.")
+        if options["keywords"]:
+            rewritten = embeddings.rebuild_keywords()
+            self.stdout.write(self.style.SUCCESS(f"Done: the keyword index of {rewritten} products rewritten."))
+            return
         backend = get_embedding_backend()
         total = get_product_adapter().get_queryset().count()
         if options["all"]:
