@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Avg, Case, CharField, Count, Exists, FloatField, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, FloatField, OuterRef, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, TruncDate
 from django.db.models.lookups import Exact
@@ -96,53 +96,61 @@ def keyword_products(*, text: str, products: QuerySet, model_name: str, k: int) 
     if not lexemes:
         return []
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
-    indexed = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
-    totals = indexed.filter(keywords__isnull=False).aggregate(n=Count("pk"), length=Avg("keyword_length"))
     k1, b, boost = float(search["BM25_K1"]), float(search["BM25_B"]), float(search["PHRASE_BOOST"])
     weights = [float(w) for w in search["FIELD_WEIGHTS"]][:4]
     weights += [weights[-1]] * (4 - len(weights))
-    allowed_sql, allowed_params = _allowed_pks(products).query.sql_with_params()
-    phrase = "(CASE WHEN c.keywords @@ phraseto_tsquery(%s::regconfig, %s) THEN %s ELSE 1.0 END)"
-    phrase_params = [config, text, 1.0 + boost]
-    if len(lexemes) < 2 or not boost:
-        phrase, phrase_params = "1.0", []
+    # The shop's filters are checked best score first, by primary key, until k products pass
+    # ("OFFSET 0" keeps the order from being planned away): a handful of look-ups for an
+    # unfiltered search instead of reading every product.
+    allowed = products.order_by().annotate(shopai_key=F("pk")).values("shopai_key")
+    allowed_sql, allowed_params = allowed.query.sql_with_params()
+    key_type = products.model._meta.pk.cast_db_type(connection)
+    phrase, phrase_params = "1.0", []
+    if len(lexemes) > 1 and boost:
+        phrase = "CASE WHEN e.keywords @@ phraseto_tsquery(%s::regconfig, %s) THEN %s::float8 ELSE 1.0 END"
+        phrase_params = [config, text, 1.0 + boost]
     table = ProductEmbedding._meta.db_table
-    # Candidates are every indexed product with any of the words (the IDF counts them all); only
-    # those the shop's filters allow are scored.
+    # One pass over the products holding any of the words computes each (product, word) count
+    # once; the IDF counts all of them, only those the shop's filters allow are ranked. N and the
+    # average length come from the (content type, model, length) index.
     sql = f"""
         WITH q AS (
             SELECT lexeme, quote_literal(lexeme)::tsquery AS query FROM unnest(%s::text[]) AS lexeme
-        ), candidates AS MATERIALIZED (
-            SELECT object_pk, keywords, keyword_length FROM {table}
-            WHERE content_type_id = %s AND model_name = %s
-              AND keywords @@ (SELECT string_agg(quote_literal(lexeme), ' | ') FROM q)::tsquery
+        ), totals AS (
+            SELECT count(*) AS n, coalesce(avg(keyword_length), 1.0)::float8 AS length FROM {table}
+            WHERE content_type_id = %s AND model_name = %s AND keywords IS NOT NULL
+        ), matches AS MATERIALIZED (
+            SELECT e.object_pk, e.keyword_length, q.lexeme, {phrase} AS phrase,
+                   ts_rank(%s::float4[], e.keywords, q.query, 0) * {TS_RANK_ONE} AS tf
+            FROM {table} e JOIN q ON e.keywords @@ q.query
+            WHERE e.content_type_id = %s AND e.model_name = %s
         ), idf AS (
-            SELECT q.query, ln(1.0 + (greatest(%s, count(*)) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-            FROM q JOIN candidates c ON c.keywords @@ q.query GROUP BY q.query
+            SELECT m.lexeme, ln(1.0 + (greatest(t.n, count(*)) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+            FROM matches m CROSS JOIN totals t GROUP BY m.lexeme, t.n
+        ), scored AS (
+            SELECT m.object_pk,
+                   sum(idf.idf * m.tf * (%s::float8 + 1.0)
+                       / (m.tf + %s::float8 * (1.0 - %s::float8 + %s::float8 * m.keyword_length / t.length)))
+                     * max(m.phrase) AS score
+            FROM matches m JOIN idf USING (lexeme) CROSS JOIN totals t
+            GROUP BY m.object_pk
         )
-        SELECT c.object_pk,
-               sum(idf.idf * r.tf * (%s + 1.0) / (r.tf + %s * (1.0 - %s + %s * c.keyword_length / %s))) * {phrase}
-                 AS score
-        FROM candidates c
-        JOIN idf ON c.keywords @@ idf.query
-        CROSS JOIN LATERAL (SELECT ts_rank(%s::float4[], c.keywords, idf.query, 0) * {TS_RANK_ONE} AS tf) r
-        WHERE c.object_pk IN ({allowed_sql})
-        GROUP BY c.object_pk, c.keywords
-        ORDER BY score DESC, c.object_pk
+        SELECT object_pk, score FROM (SELECT * FROM scored ORDER BY score DESC, object_pk OFFSET 0) AS ranked
+        WHERE EXISTS (SELECT 1 FROM ({allowed_sql}) AS allowed WHERE allowed.shopai_key = ranked.object_pk::{key_type})
         LIMIT %s
     """
     params = [
         list(lexemes),
         content_type.pk,
         model_name,
-        totals["n"] or 0,
-        k1,
-        k1,
-        b,
-        b,
-        float(totals["length"] or 1.0),
         *phrase_params,
         weights[::-1],  # ts_rank takes {D, C, B, A}
+        content_type.pk,
+        model_name,
+        k1,
+        k1,
+        b,
+        b,
         *allowed_params,
         k,
     ]
