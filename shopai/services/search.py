@@ -8,7 +8,7 @@ from typing import Any
 
 from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
-from shopai.language import keyword_text
+from shopai.language import detect_language, keyword_text
 from shopai.selectors import filter_products, keyword_products, nearest_products
 
 MODES = ("hybrid", "vector", "keyword")
@@ -37,6 +37,8 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
     """Products for ``query``, best first. Only the query is embedded; filters are applied in SQL.
 
     A query that is exactly a product's SKU puts that product first (keyword and hybrid modes).
+    Hybrid search of a query in a language the embedding model does not read (its CONFIG
+    "languages") is keyword search.
     """
     adapter = get_product_adapter()
     backend = get_embedding_backend()
@@ -45,7 +47,8 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
     depth = max(k + offset, int(shopai_settings.SEARCH_MAX_K))
     vector: dict[str, float] = {}
     keyword: dict[str, float] = {}
-    if mode in ("hybrid", "vector"):
+    reads_query = backend.languages is None or detect_language(query) in backend.languages
+    if mode == "vector" or (mode == "hybrid" and reads_query):
         rows = nearest_products(
             vector=backend.embed_query(query),
             products=products,
