@@ -23,10 +23,14 @@ def test_ndcg_by_hand():
     assert ndcg(["x", "y"], ratings, k=10) == 0.0
 
 
-def test_command_reports_each_mode_and_the_weak_queries(make_product, tmp_path):
+@pytest.fixture
+def kettle_and_pan(make_product):
     make_product(name="Copper kettle", description="A kettle for the stove.", sku="KET-1")
     make_product(name="Frying pan", description="Cast iron pan.", sku="PAN-1")
     embeddings.reindex_products()
+
+
+def test_command_reports_each_mode_and_the_weak_queries(kettle_and_pan, tmp_path):
     path = tmp_path / "qrels.csv"
     path.write_text(
         "query,sku,rating\nkettle,KET-1,3\nkettle,GONE-1,2\n斧头,PAN-1,1\nkettle,KET-1,x\n", encoding="utf-8"
@@ -53,10 +57,7 @@ def test_a_file_without_the_columns_is_refused(tmp_path):
         call_command("shopai_eval_search", path, no_progress=True, stdout=io.StringIO())
 
 
-def test_split_keeps_its_rows_and_unrelevant_queries_are_left_out(make_product, tmp_path):
-    make_product(name="Copper kettle", description="A kettle for the stove.", sku="KET-1")
-    make_product(name="Frying pan", description="Cast iron pan.", sku="PAN-1")
-    embeddings.reindex_products()
+def test_split_keeps_its_rows_and_unrelevant_queries_are_left_out(kettle_and_pan, tmp_path):
     path = tmp_path / "qrels.csv"
     path.write_text(
         "query,sku,rating,split\nkettle,KET-1,3,dev\npan,PAN-1,3,test\nteapot,KET-1,0,dev\n", encoding="utf-8"

@@ -22,6 +22,7 @@ from shopai.backends import get_embedding_backend
 from shopai.conf import get_product_adapter, shopai_settings
 from shopai.language import keyword_text
 from shopai.models import ProductEmbedding
+from shopai.selectors import forget_keyword_totals
 from shopai.services.on_commit import CommitBatch
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
         unique_fields=["content_type", "object_pk", "model_name"],
         update_fields=["embedding", "content_hash", "keywords", "is_stale", "updated_at"],
     )
+    forget_keyword_totals(content_type_id=content_type.pk, model_name=model_name)
 
 
 def _joined(fields: list[str]) -> str:
@@ -263,12 +265,15 @@ def _write_keywords(content_type: ContentType, model_name: str, fields: dict[str
                 model_name,
             ],
         )
+    forget_keyword_totals(content_type_id=content_type.pk, model_name=model_name)
 
 
 def delete_product_embeddings(*, product_pks: Iterable) -> int:
+    content_type = _product_content_type()
     deleted, _ = ProductEmbedding.objects.filter(
-        content_type=_product_content_type(), object_pk__in=[str(pk) for pk in product_pks]
+        content_type=content_type, object_pk__in=[str(pk) for pk in product_pks]
     ).delete()
+    forget_keyword_totals(content_type_id=content_type.pk, model_name=get_embedding_backend().name)
     return deleted
 
 
