@@ -100,9 +100,9 @@ def keyword_products(*, text: str, products: QuerySet, model_name: str, k: int) 
     k1, b, boost = float(search["BM25_K1"]), float(search["BM25_B"]), float(search["PHRASE_BOOST"])
     weights = [float(w) for w in search["FIELD_WEIGHTS"]][:4]
     weights += [weights[-1]] * (4 - len(weights))
-    # The shop's filters are checked best score first, by primary key, until k products pass
-    # ("OFFSET 0" keeps the order from being planned away): a handful of look-ups for an
-    # unfiltered search instead of reading every product.
+    # The shop's filters are checked per scored product by primary key (EXISTS with the key cast
+    # to the product's key type), which lets the planner look candidates up instead of reading
+    # every product.
     allowed = products.order_by().annotate(shopai_key=F("pk")).values("shopai_key")
     allowed_sql, allowed_params = allowed.query.sql_with_params()
     key_type = products.model._meta.pk.cast_db_type(connection)
@@ -113,7 +113,7 @@ def keyword_products(*, text: str, products: QuerySet, model_name: str, k: int) 
     table = ProductEmbedding._meta.db_table
     # One pass over the products holding any of the words computes each (product, word) count
     # once; the IDF counts all of them, only those the shop's filters allow are ranked. N and the
-    # average length come from the (content type, model, length) index.
+    # average length come from keyword_totals (cached).
     sql = f"""
         WITH q AS (
             SELECT lexeme, quote_literal(lexeme)::tsquery AS query FROM unnest(%s::text[]) AS lexeme
@@ -135,8 +135,9 @@ def keyword_products(*, text: str, products: QuerySet, model_name: str, k: int) 
             FROM matches m JOIN idf USING (lexeme) CROSS JOIN totals t
             GROUP BY m.object_pk
         )
-        SELECT object_pk, score FROM (SELECT * FROM scored ORDER BY score DESC, object_pk OFFSET 0) AS ranked
-        WHERE EXISTS (SELECT 1 FROM ({allowed_sql}) AS allowed WHERE allowed.shopai_key = ranked.object_pk::{key_type})
+        SELECT object_pk, score FROM scored
+        WHERE EXISTS (SELECT 1 FROM ({allowed_sql}) AS allowed WHERE allowed.shopai_key = scored.object_pk::{key_type})
+        ORDER BY score DESC, object_pk
         LIMIT %s
     """
     n, average_length = keyword_totals(content_type_id=content_type.pk, model_name=model_name)

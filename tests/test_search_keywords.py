@@ -1,6 +1,7 @@
 """Keyword search (BM25 over Postgres full text) and fusion: what a shopper notices in the ranking."""
 
 import pytest
+from django.db import connection
 
 from shopai.services import embeddings
 from shopai.services.search import fuse, search_products
@@ -36,15 +37,20 @@ def test_a_word_in_the_name_outranks_the_same_word_in_a_description(shop):
     assert ranked.index("Running socks") < ranked.index("Leather boots")
 
 
-def test_repeating_a_word_does_not_buy_the_top_spot(shop, make_product):
-    spam = make_product(name="Plain shirt", description="Tee tee tee tee tee tee tee tee tee tee.", sku="SPAM-1")
-    embeddings.embed_products(product_pks=[spam.pk])
-    assert names(search_products(query="tee", mode="keyword"))[0] == "Cotton tee"
+def test_matching_more_of_the_query_beats_repeating_one_word(make_product):
+    spam = make_product(name="Shirt A", description="Tee tee tee tee tee tee tee tee tee tee.", sku="SPAM-1")
+    plain = make_product(name="Shirt B", description="A cotton tee.", sku="PLAIN-1")
+    embeddings.embed_products(product_pks=[spam.pk, plain.pk])
+    # Both words in one field each; ten repeats of one word saturate below two different words.
+    assert names(search_products(query="cotton tee", mode="keyword"))[0] == "Shirt B"
 
 
-def test_a_rare_word_counts_more_than_a_common_one(shop):
-    # "trail" is in one product, "running" in three: the product with the rare word wins.
-    assert names(search_products(query="running trail", mode="keyword"))[0] == "Trail running shoes"
+def test_a_rare_word_counts_more_than_a_common_one(make_product):
+    # Created first, so a tie (no IDF) would put the common-word products ahead.
+    common = [make_product(name=name, description="Cotton.", sku=f"COM-{i}") for i, name in enumerate("ABC")]
+    rare = make_product(name="Towel", description="Linen.", sku="RARE-1")
+    embeddings.embed_products(product_pks=[p.pk for p in [*common, rare]])
+    assert names(search_products(query="cotton linen", mode="keyword"))[0] == "Towel"
 
 
 def test_an_exact_sku_comes_first_in_any_case(shop):
@@ -85,3 +91,15 @@ def test_hybrid_answers_a_query_the_model_cannot_read_by_keywords(make_product, 
     embeddings.embed_products(product_pks=[p.pk for p in products])
     assert names(search_products(query="床单", mode="hybrid")) == ["纯棉床单"]  # no vector noise added
     assert len(search_products(query="床单", mode="vector")) == 2  # asked for vectors: vectors
+
+
+def test_the_best_match_is_found_even_when_more_products_match_than_are_ranked(make_product, settings):
+    # Only SEARCH_MAX_K candidates are ranked; they must be the best ones, not any that match
+    # (a plan that checks the shop's filters by hash join loses the score order).
+    settings.SHOPAI = {**settings.SHOPAI, "SEARCH_MAX_K": 5}
+    weak = [make_product(name=f"Shirt {i}", description="Goes with a tee.", sku=f"W-{i:03d}") for i in range(300)]
+    best = make_product(name="Organic tee", description="A tee.", sku="BEST-1")
+    embeddings.embed_products(product_pks=[p.pk for p in [*weak, best]])
+    with connection.cursor() as cursor:  # statistics, as a live shop has: the planner then prefers a hash join
+        cursor.execute("ANALYZE shopai_productembedding, store_product")
+    assert names(search_products(query="tee", k=1, mode="keyword")) == ["Organic tee"]
