@@ -6,7 +6,7 @@ import importlib.util
 
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 from django.db.utils import DatabaseError
 
 
@@ -75,6 +75,42 @@ def check_embedding_backends(app_configs=None, **kwargs):
     return errors
 
 
+E007 = "shopai.E007"
+
+
+@checks.register()
+def check_search_settings(app_configs=None, **kwargs):
+    from .conf import shopai_settings
+    from .services.search import FUSIONS
+
+    search = shopai_settings.SEARCH
+    problems = []
+    if search.get("FUSION") not in FUSIONS:
+        problems.append(f"FUSION is {search.get('FUSION')!r}, not one of {', '.join(FUSIONS)}")
+    numbers = {name: search.get(name) for name in ("KEYWORD_WEIGHT", "BM25_K1", "BM25_B", "PHRASE_BOOST", "RRF_K")}
+    for name, value in numbers.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            problems.append(f"{name} is {value!r}, not a number")
+    if not problems:
+        if not 0 <= numbers["KEYWORD_WEIGHT"] <= 1:
+            problems.append("KEYWORD_WEIGHT must be between 0 and 1")
+        if not 0 <= numbers["BM25_B"] <= 1:
+            problems.append("BM25_B must be between 0 and 1")
+        if numbers["BM25_K1"] <= 0 or numbers["RRF_K"] <= 0 or numbers["PHRASE_BOOST"] < 0:
+            problems.append("BM25_K1 and RRF_K must be above 0, PHRASE_BOOST 0 or more")
+    weights = search.get("FIELD_WEIGHTS")
+    if (
+        not isinstance(weights, list | tuple)
+        or not weights
+        or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights)
+    ):
+        problems.append(f"FIELD_WEIGHTS is {weights!r}, not a list of numbers 0 or more (one per text field)")
+    return [
+        checks.Error(f'SHOPAI["SEARCH"]: {problem}.', hint="Defaults and their meanings: shopai/conf.py.", id=E007)
+        for problem in problems
+    ]
+
+
 @checks.register(checks.Tags.database)
 def check_database(app_configs=None, databases=None, **kwargs):
     errors = []
@@ -95,6 +131,7 @@ def check_database(app_configs=None, databases=None, **kwargs):
         except DatabaseError as exc:
             errors.append(checks.Error(f"Could not query database {alias!r}: {exc}", id="shopai.E005"))
             continue
+        errors += _check_text_search_config(connection, alias)
         if row is None:
             errors.append(
                 checks.Error(
@@ -105,3 +142,23 @@ def check_database(app_configs=None, databases=None, **kwargs):
                 )
             )
     return errors
+
+
+def _check_text_search_config(connection, alias: str) -> list:
+    from .conf import shopai_settings
+
+    config = shopai_settings.SEARCH.get("TEXT_SEARCH_CONFIG")
+    try:
+        with transaction.atomic(using=alias), connection.cursor() as cursor:  # a savepoint: a failed cast is undone
+            cursor.execute("SELECT %s::regconfig", [str(config)])
+        return []
+    except DatabaseError:
+        pass
+    return [
+        checks.Error(
+            f'SHOPAI["SEARCH"]["TEXT_SEARCH_CONFIG"] = {config!r} is not a text search configuration '
+            f"of database {alias!r}: keyword search would fail.",
+            hint="SELECT cfgname FROM pg_ts_config lists them (english, german, simple, ...).",
+            id="shopai.E008",
+        )
+    ]

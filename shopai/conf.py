@@ -143,8 +143,8 @@ DEFAULTS: dict[str, Any] = {
         # `SELECT cfgname FROM pg_ts_config`). Changing it needs `shopai_reindex --keywords`.
         "TEXT_SEARCH_CONFIG": "english",
         # Weight of each PRODUCT_TEXT_FIELDS entry by position (1st, 2nd, 3rd, the rest): list the
-        # name first and the long description last. Dev splits: keyword nDCG@10 0.750 vs 0.744 for
-        # [1, 0.4, 0.2, 0.1] and 0.73 for equal weights (docs/search.md).
+        # name first and the long description last. Dev splits (k1 0.9, b 0.3): keyword nDCG@10 0.750,
+        # vs 0.744 for [1, 0.4, 0.2, 0.1] and 0.744 for equal weights (docs/search.md).
         "FIELD_WEIGHTS": [1.0, 0.6, 0.4, 0.2],
         # BM25 term saturation and document length normalisation (k1 0.9-1.8, b 0.3-0.75 within
         # 0.006 of each other on the dev splits; the best kept).

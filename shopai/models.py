@@ -37,7 +37,8 @@ class ProductEmbedding(models.Model):
     # under SEARCH["TEXT_SEARCH_CONFIG"] in its own weight class, Chinese as character pairs;
     # written with the vector.
     keywords = SearchVectorField(null=True, blank=True)
-    # Distinct keywords: BM25's document length (its average is read from an index, not the table).
+    # Distinct keywords: BM25's document length (selectors.keyword_totals averages it, from an index-only
+    # scan once the table is vacuumed).
     keyword_length = models.GeneratedField(
         expression=Func(F("keywords"), function="length", output_field=models.IntegerField()),
         output_field=models.IntegerField(),

@@ -3,7 +3,7 @@
 import pytest
 from django.core import checks
 
-from shopai.checks import check_database, check_embedding_backends, check_product_model
+from shopai.checks import check_database, check_embedding_backends, check_product_model, check_search_settings
 
 
 def ids(errors):
@@ -72,3 +72,37 @@ def test_pgvector_is_really_installed_in_the_database(db):
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         (version,) = cursor.fetchone()
     assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 8)
+
+
+@pytest.mark.parametrize(
+    ("search", "says"),
+    [
+        ({"FUSION": "average"}, "FUSION is 'average'"),
+        ({"KEYWORD_WEIGHT": 1.5}, "KEYWORD_WEIGHT must be between 0 and 1"),
+        ({"BM25_K1": "high"}, "BM25_K1 is 'high'"),
+        ({"FIELD_WEIGHTS": []}, "FIELD_WEIGHTS is []"),
+    ],
+)
+def test_search_settings_out_of_range_are_E007(settings, search, says):
+    settings.SHOPAI = {**settings.SHOPAI, "SEARCH": search}
+
+    errors = check_search_settings()
+
+    assert ids(errors) == ["shopai.E007"]
+    assert says in errors[0].msg
+
+
+def test_shipped_search_settings_pass():
+    assert check_search_settings() == []
+
+
+@pytest.mark.django_db
+def test_a_text_search_configuration_the_database_lacks_is_E008(settings):
+    settings.SHOPAI = {**settings.SHOPAI, "SEARCH": {"TEXT_SEARCH_CONFIG": "klingon"}}
+
+    errors = check_database(databases=["default"])
+
+    assert ids(errors) == ["shopai.E008"]
+    assert "'klingon'" in errors[0].msg
+    settings.SHOPAI = {**settings.SHOPAI, "SEARCH": {"TEXT_SEARCH_CONFIG": "german"}}
+    assert check_database(databases=["default"]) == []

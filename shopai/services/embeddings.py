@@ -13,7 +13,7 @@ import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connection
-from django.db.models import CharField, Exists, Func, OuterRef, Q, Value
+from django.db.models import CharField, Exists, Expression, OuterRef, Q
 from django.db.models.functions import Cast
 
 from shopai import stats
@@ -121,6 +121,7 @@ def _begin(product_pks: Iterable, *, force: bool, batch_size: int | None, submit
     gone = [pk for pk in pks if pk not in texts]
     if gone:
         report.removed, _ = ProductEmbedding.objects.filter(content_type=content_type, object_pk__in=gone).delete()
+        forget_keyword_totals(content_type_id=content_type.pk, model_name=backend.name)
 
     existing = {
         row["object_pk"]: row
@@ -180,7 +181,7 @@ def _write(content_type: ContentType, model_name: str, rows: dict[str, tuple[str
             model_name=model_name,
             embedding=vector,
             content_hash=content_hash(text),
-            keywords=_keyword_vector(current[pk]),
+            keywords=_KeywordVector(current[pk]),
             is_stale=False,
         )
         for pk, (text, vector) in rows.items()
@@ -211,36 +212,27 @@ def _weight_classes(fields: list[str]) -> list[str]:
 
 
 def _keyword_sql(config_param: str, text_params: list[str]) -> str:
-    return _keyword_sql_pairs([config_param] * len(text_params), text_params)
-
-
-def _keyword_sql_pairs(config_params: list[str], text_params: list[str]) -> str:
+    """setweight(to_tsvector(config, text), 'A') || ... for one text per weight class."""
     return " || ".join(
-        f"setweight(to_tsvector({config}::regconfig, {text}), '{weight}')"
-        for weight, config, text in zip(_WEIGHT_CLASSES, config_params, text_params, strict=True)
+        f"setweight(to_tsvector({config_param}::regconfig, {text}), '{weight}')"
+        for weight, text in zip(_WEIGHT_CLASSES, text_params, strict=True)
     )
 
 
-def _keyword_vector(fields: list[str]) -> Func:
-    """The keyword index of a product: each text field stemmed by SEARCH["TEXT_SEARCH_CONFIG"] and
-    tagged with its weight class, Chinese as character pairs (language.keyword_text)."""
-    config = shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]
-    expressions = []
-    for text in _weight_classes(fields):
-        expressions += [Value(config), Value(text)]
-    return _KeywordVector(*expressions)
-
-
-class _KeywordVector(Func):
-    """setweight(to_tsvector(config, text), 'A') || ... over (config, text) pairs, one per weight class."""
+class _KeywordVector(Expression):
+    """The keyword index of one product, as a value of bulk_create: each text field stemmed by
+    SEARCH["TEXT_SEARCH_CONFIG"] in its weight class, Chinese as character pairs (language.keyword_text)."""
 
     output_field = SearchVectorField()
 
-    def as_sql(self, compiler, connection, **extra_context):
-        compiled = [compiler.compile(expression) for expression in self.source_expressions]
-        params = [param for _, part_params in compiled for param in part_params]
-        pairs = [sql for sql, _ in compiled]
-        return _keyword_sql_pairs(pairs[0::2], pairs[1::2]), params
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def as_sql(self, compiler, connection):
+        config = shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]
+        params = [param for text in _weight_classes(self.fields) for param in (config, text)]
+        return _keyword_sql("%s", ["%s"] * len(_WEIGHT_CLASSES)), params  # config placeholder before each text
 
 
 def _write_keywords(content_type: ContentType, model_name: str, fields: dict[str, list[str]]) -> None:

@@ -21,7 +21,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"\w+")
 # One token with a digit, as SKUs are written ("MH01", "24-MB04", "BEA-ESS-ESS-001").
-_SKU_LIKE = re.compile(r"^(?=.*\d)[\w./-]{2,64}$")
+_SKU_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9_./-]{2,64}$")
 
 
 @dataclass(frozen=True)

@@ -105,9 +105,9 @@ class ReferenceBM25:
         adapter = get_product_adapter()
         products = list(adapter.get_searchable_queryset())
         self.pks = [str(product.pk) for product in products]
-        self.words = [reference_tokens(adapter.get_text(product)) for product in products]
-        self.index = BM25Okapi(self.words or [[""]])
-        self.vocabularies = [set(words) for words in self.words]
+        words = [reference_tokens(adapter.get_text(product)) for product in products]
+        self.index = BM25Okapi(words or [[""]])
+        self.vocabularies = [set(product_words) for product_words in words]
 
     def search(self, query: str, *, k: int) -> list[str]:
         """The ``k`` best products sharing a word with ``query`` (in a tiny catalogue a word's BM25 weight

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be a positive number, e.g. --batch-size 64.")
         if options["keywords"]:
+            if options["all"]:
+                raise CommandError("--keywords rewrites only the keyword index; --all re-embeds everything: pick one.")
             rewritten = embeddings.rebuild_keywords()
             self.stdout.write(self.style.SUCCESS(f"Done: the keyword index of {rewritten} products rewritten."))
             return
