@@ -143,8 +143,8 @@ DEFAULTS: dict[str, Any] = {
         # `SELECT cfgname FROM pg_ts_config`). Changing it needs `shopai_reindex --keywords`.
         "TEXT_SEARCH_CONFIG": "english",
         # Weight of each PRODUCT_TEXT_FIELDS entry by position (1st, 2nd, 3rd, the rest): list the
-        # name first and the long description last. Dev splits (k1 0.9, b 0.3): keyword nDCG@10 0.750,
-        # vs 0.744 for [1, 0.4, 0.2, 0.1] and 0.744 for equal weights (docs/search.md).
+        # name first and the long description last. Dev splits (k1 0.9, b 0.3): keyword nDCG@10 0.748,
+        # vs 0.743 for [1, 0.4, 0.2, 0.1] and 0.743 for equal weights (docs/search.md).
         "FIELD_WEIGHTS": [1.0, 0.6, 0.4, 0.2],
         # BM25 term saturation and document length normalisation (k1 0.9-1.8, b 0.3-0.75 within
         # 0.006 of each other on the dev splits; the best kept).
@@ -156,7 +156,7 @@ DEFAULTS: dict[str, Any] = {
         # Hybrid: "convex" (min-max normalised scores, KEYWORD_WEIGHT of keywords) or "rrf"
         # (reciprocal rank fusion: KEYWORD_WEIGHT and 1 - KEYWORD_WEIGHT weigh the two rankings).
         # Dev splits (hybrid nDCG@10, mean of Magento and DummyJSON): convex 0.4 0.879, 0.5 0.874,
-        # 0.3 0.865; rrf 0.855-0.860 at every weight.
+        # 0.3 0.865; rrf 0.856-0.858 at every weight.
         "FUSION": "convex",
         "KEYWORD_WEIGHT": 0.4,
         "RRF_K": 60,
