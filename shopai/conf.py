@@ -155,7 +155,7 @@ DEFAULTS: dict[str, Any] = {
         "PHRASE_BOOST": 0.0,
         # Hybrid: "convex" (min-max normalised scores, KEYWORD_WEIGHT of keywords) or "rrf"
         # (reciprocal rank fusion: KEYWORD_WEIGHT and 1 - KEYWORD_WEIGHT weigh the two rankings).
-        # Dev splits (hybrid nDCG@10, mean of Magento and DummyJSON): convex 0.4 0.879, 0.5 0.874,
+        # Dev splits (hybrid nDCG@10, mean of Magento and DummyJSON): convex 0.4 0.879, 0.5 0.873,
         # 0.3 0.865; rrf 0.856-0.858 at every weight.
         "FUSION": "convex",
         "KEYWORD_WEIGHT": 0.4,
