@@ -111,6 +111,18 @@ def check_search_settings(app_configs=None, **kwargs):
     ]
 
 
+@checks.register()
+def check_recommendation_settings(app_configs=None, **kwargs):
+    from .conf import shopai_settings
+    from .services.rec_settings import TUNABLE, override_errors
+
+    config = shopai_settings.RECOMMENDATIONS
+    return [
+        checks.Error(f'SHOPAI["RECOMMENDATIONS"]: {problem}', hint="Defaults: shopai/conf.py.", id="shopai.E009")
+        for problem in override_errors({key: config[key] for key in TUNABLE if key in config})
+    ]
+
+
 @checks.register(checks.Tags.database)
 def check_database(app_configs=None, databases=None, **kwargs):
     errors = []

@@ -83,14 +83,18 @@ DEFAULTS: dict[str, Any] = {
         "MAX_K": 50,
         # A shopper's recommendations blend these parts, each scaled so its best item scores 1:
         # buy_again (their own purchases), interests (nearest to their interest profile),
-        # bought_together (co-purchases of what they bought), trending. Chosen by
-        # shopai_eval_recs on held-out baskets; see README "Recommendations".
+        # bought_together (co-purchases of what they bought), trending.
         "BLEND": {"buy_again": 0.6, "interests": 0.0, "bought_together": 0.0, "trending": 0.4},
+        # Own repurchasable items first, ordered by REPURCHASE_HALF_LIFE_DAYS-weighted count (None:
+        # a plain count), then the blend fills the places left. It never ranks below "list the
+        # shopper's own purchases" and was chosen for that on held-out baskets (docs/recommendations.md);
+        # `shopai_tune_recommendations` fits all four keys to a shop's own history.
+        "BUY_AGAIN_FIRST": True,
         # May items the shopper already bought come back? Globally, and per category
         # ({"Grocery": True, "Furniture": False}: ids or names, a name covers its subcategories).
         "REPURCHASE": True,
         "REPURCHASE_CATEGORIES": {},
-        "REPURCHASE_HALF_LIFE_DAYS": 180,
+        "REPURCHASE_HALF_LIFE_DAYS": None,
         # At most this many recommendations from one category before the others get a turn.
         "CATEGORY_CAP": 3,
     },

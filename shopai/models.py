@@ -226,6 +226,36 @@ class UserProfile(models.Model):
         return f"interests of {self.user}"
 
 
+class RecommenderSettings(models.Model):
+    """Recommendation settings fitted to this shop's own history by ``shopai_tune_recommendations``.
+
+    The active row's ``values`` override SHOPAI["RECOMMENDATIONS"] key by key; deactivating it
+    (admin action, or ``shopai_tune_recommendations --revert``) goes back to the settings file.
+    Rows are kept as a history of what was tried and measured.
+    """
+
+    values = models.JSONField(help_text="RECOMMENDATIONS keys this row overrides, e.g. BLEND.")
+    active = models.BooleanField(default=False)
+    source = models.CharField(max_length=200, blank=True, help_text="What fitted it, on how much history.")
+    report = models.JSONField(default=dict, blank=True, help_text="Before/after figures with 95% intervals.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "recommender settings"
+        verbose_name_plural = "recommender settings"
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="shopai_one_active_recommender")
+        ]
+
+    def __str__(self) -> str:
+        blend = ", ".join(f"{name} {weight:g}" for name, weight in (self.values.get("BLEND") or {}).items() if weight)
+        when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "not saved"
+        return f"{'active: ' if self.active else ''}{blend or 'settings'} ({when})"
+
+
 # --- Marketing studio ---------------------------------------------------------------
 
 

@@ -5,8 +5,8 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
 from shopai.conf import get_product_model, is_product_model
-from shopai.models import FAQ
-from shopai.services import embeddings, events, faqs
+from shopai.models import FAQ, RecommenderSettings
+from shopai.services import embeddings, events, faqs, rec_settings
 
 
 def product_loaded(sender, instance, **kwargs):
@@ -51,6 +51,12 @@ def product_deleted(sender, instance, using="default", **kwargs):
 def faq_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         faqs.schedule_faq_embedding(faq_id=instance.pk)
+
+
+@receiver(post_save, sender=RecommenderSettings, dispatch_uid="shopai_recommender_settings_saved")
+@receiver(post_delete, sender=RecommenderSettings, dispatch_uid="shopai_recommender_settings_deleted")
+def recommender_settings_changed(sender, **kwargs):
+    rec_settings.forget_override()
 
 
 @receiver(user_logged_in, dispatch_uid="shopai_merge_session_events")

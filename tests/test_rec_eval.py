@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from shopai.models import Event
 from shopai.services import embeddings
-from shopai.services.rec_eval import held_out, metrics, read_events
+from shopai.services.rec_eval import DEV_SPLITS, bootstrap, held_out, metrics, read_events, splits
 
 pytestmark = pytest.mark.django_db
 
@@ -75,16 +76,54 @@ def test_command_reports_baselines_and_recommenders_and_leaves_no_trace(catalogu
     )
 
     result = json.loads((tmp_path / "r.json").read_text())
-    past = result["results"]["own past purchases (baseline)"]
+    last = result["splits"]["last basket"]
+    past = last["results"]["own purchases by count"]
     # u1 is offered the tent (1 of 2 items, rank 1), u2 the pan (its whole basket).
-    assert past == pytest.approx(
+    assert {key: past[key] for key in ("P@10", "R@10", "NDCG@10", "HR@10", "coverage")} == pytest.approx(
         {"P@10": 0.1, "R@10": 0.75, "NDCG@10": (1 / (1 + 1 / 1.5849625) + 1) / 2, "HR@10": 1.0, "coverage": 0.5}
     )
-    assert result["cases"] == 2 and result["products"] == 4 and result["repurchase"] is True
-    assert result["results"]["blend buy_again=1"]["HR@10"] == 1.0
-    assert "popularity (baseline)" in out.getvalue() and "default (BLEND setting)" in out.getvalue()
+    low, high = past["ci"]
+    assert low <= past["NDCG@10"] <= high and high - low > 0  # two cases that differ: a real interval
+    assert last["cases"] == 2 and result["products"] == 4 and result["shipped_defaults"]
+    assert result["splits"]["last basket"]["results"]["blend buy_again=1"]["HR@10"] == 1.0
+    # The API, with buy-again first, offers both shoppers what they bought before.
+    assert last["results"]["settings in force (API)"]["HR@10"] == 1.0
+    assert "second-to-last basket" not in result["splits"]  # nobody has three baskets
+    assert "popularity" in out.getvalue() and "settings in force (API)" in out.getvalue()
     assert "UNKNOWN-SKU (1)" in err.getvalue()
     assert get_user_model().objects.count() == users_before and not Event.objects.exists()
+
+
+def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_cases():
+    assert bootstrap([0.4] * 10) == pytest.approx((0.4, 0.4))
+    few, many = bootstrap([0.0, 1.0] * 5), bootstrap([0.0, 1.0] * 200)
+    assert few[0] < 0.5 < few[1] and many[0] < 0.5 < many[1]
+    assert many[1] - many[0] < (few[1] - few[0]) / 3
+
+
+def test_splits_never_put_a_last_basket_in_development(catalogue, tmp_path):
+    lines = ["user,sku,type,timestamp"]
+    start = datetime(2026, 1, 1, 10)
+    for n, user in enumerate(("a", "b", "c", "d")):
+        for basket, sku in enumerate(["TENT", "BAG", "PAN", "KETTLE", "TENT"] * 2):  # every 15 days, 5 months
+            lines.append(f"{user},{sku},purchase,{(start + timedelta(days=15 * basket, hours=n)).isoformat()}")
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = read_events(path).rows
+    found = splits(rows)
+
+    assert found["rolling 30 days"] and found["third-to-last basket"]
+    last_moments = {(case.user, case.cutoff) for case in found["last basket"]}
+    last_items = {case.user: case.cutoff for case in found["last basket"]}
+    for split in DEV_SPLITS:
+        assert not {(case.user, case.cutoff) for case in found[split]} & last_moments, split
+        # a rolling window's target stops before the shopper's last basket
+        assert all(case.cutoff < last_items[case.user] for case in found[split]), split
+    halves = {case.user for case in found["shoppers A: last basket"]} | {
+        case.user for case in found["shoppers B: last basket"]
+    }
+    assert halves == {case.user for case in found["last basket"]}
+    assert not {c.user for c in found["shoppers A: last basket"]} & {c.user for c in found["shoppers B: last basket"]}
 
 
 def test_invoice_exports_are_read_as_baskets(catalogue, tmp_path):

@@ -7,10 +7,13 @@ the current time and the stored interest profile are used.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -24,13 +27,25 @@ from shopai.conf import get_product_adapter, shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
 from shopai.selectors import co_purchases, events_before, filter_products, nearest_products, popularity
 from shopai.services.profiles import interest_vector, product_vectors, recent_events
+from shopai.services.rec_settings import COMPONENTS, recommendation_settings
 
-# The parts a recommendation for a shopper is blended from (SHOPAI["RECOMMENDATIONS"]["BLEND"]).
-COMPONENTS = ("buy_again", "interests", "bought_together", "trending")
 # How many candidates each part contributes before blending (at least 3 × k).
 CANDIDATES = 100
 # Co-purchases are looked up for at most this many of the shopper's purchases (the strongest).
 CO_PURCHASE_ITEMS = 20
+# Set by ``as_of`` while history is replayed: recommenders then see only earlier events, also
+# when called through the API (shopai_eval_recs asks GET /api/shopai/recommendations this way).
+_REPLAY_AT: ContextVar[datetime | None] = ContextVar("shopai_replay_at", default=None)
+
+
+@contextmanager
+def as_of(moment: datetime):
+    """Recommend as if it were ``moment``: later events are invisible (offline evaluation)."""
+    token = _REPLAY_AT.set(moment)
+    try:
+        yield
+    finally:
+        _REPLAY_AT.reset(token)
 
 
 @dataclass
@@ -43,9 +58,11 @@ class Recommendation:
         return {**get_product_adapter().to_result(self.product), "score": round(self.score, 4), "reason": self.reason}
 
 
-def trending_scores(*, products, k: int, now: datetime | None = None, exclude=()) -> dict[str, float]:
+def trending_scores(
+    *, products, k: int, now: datetime | None = None, exclude=(), config: dict | None = None
+) -> dict[str, float]:
     """{pk: weight} of the k most trending products: TRENDING_HALF_LIFE_DAYS decay over TRENDING_DAYS."""
-    config = shopai_settings.RECOMMENDATIONS
+    config = config or recommendation_settings()
     return popularity(
         products=products,
         k=k,
@@ -58,16 +75,14 @@ def trending_scores(*, products, k: int, now: datetime | None = None, exclude=()
 
 def trending(*, products, k: int, exclude=(), now: datetime | None = None) -> list[Recommendation]:
     """What shoppers interact with most lately (TRENDING_HALF_LIFE_DAYS decay over TRENDING_DAYS)."""
-    scores = trending_scores(products=products, k=k, now=now, exclude=exclude)
+    scores = trending_scores(products=products, k=k, now=now or _REPLAY_AT.get(), exclude=exclude)
     found = {str(p.pk): p for p in products.filter(pk__in=list(scores))}
     top = max(scores.values(), default=1.0) or 1.0
     return [Recommendation(found[pk], scores[pk] / top, gettext("Trending now")) for pk in scores if pk in found]
 
 
-def _purchase_weights(*, user, now: datetime | None) -> dict[str, float]:
-    """Each product the shopper bought: Σ over the days it was bought of 0.5^(age / REPURCHASE_HALF_LIFE_DAYS)."""
-    half_life = float(shopai_settings.RECOMMENDATIONS["REPURCHASE_HALF_LIFE_DAYS"])
-    at = now or timezone.now()
+def purchase_days(*, user, now: datetime | None) -> dict[str, list[date]]:
+    """The days on which the shopper bought each product, before ``now``."""
     rows = (
         events_before(now)
         .filter(user=user, kind=Event.Kind.PURCHASE)
@@ -75,21 +90,33 @@ def _purchase_weights(*, user, now: datetime | None) -> dict[str, float]:
         .values_list("object_pk", "day")
         .distinct()
     )
-    weights: dict[str, float] = defaultdict(float)
+    days: dict[str, list[date]] = defaultdict(list)
     for pk, day in rows:
-        age_days = max((at.date() - day).days, 0)
-        weights[pk] += math.pow(0.5, age_days / half_life)
-    return dict(weights)
+        days[pk].append(day)
+    return dict(days)
 
 
-def _repurchasable(pks: set[str]) -> set[str]:
+def purchase_weights(days: dict[str, list[date]], *, at: datetime, half_life_days: float | None) -> dict[str, float]:
+    """Per product: Σ over the days it was bought of 0.5^(age / half-life); a plain count without one.
+
+    It is count × recency in one number: bought often scores high, bought long ago fades.
+    """
+    weights = {}
+    for pk, bought in days.items():
+        if half_life_days:
+            weights[pk] = sum(math.pow(0.5, max((at.date() - day).days, 0) / float(half_life_days)) for day in bought)
+        else:
+            weights[pk] = float(len(bought))
+    return weights
+
+
+def _repurchasable(pks: set[str], config: dict) -> set[str]:
     """The bought products that may be offered again: REPURCHASE, overridden per category.
 
     REPURCHASE_CATEGORIES keys are category ids or names; a name also covers its subcategories
     when the category prints as a path ("Grocery" covers "Grocery/Tea & Coffee/Coffee").
     The most specific key wins.
     """
-    config = shopai_settings.RECOMMENDATIONS
     default = bool(config["REPURCHASE"])
     overrides = config["REPURCHASE_CATEGORIES"] or {}
     if isinstance(overrides, list | tuple | set):  # a plain list names the categories that recur
@@ -113,71 +140,165 @@ def _category_path(category) -> tuple[str, ...]:
     return tuple(part.strip().casefold() for part in str(category).split("/") if part.strip())
 
 
+@dataclass
+class Signals:
+    """What is known about one shopper at one moment, before any weighing.
+
+    ``recommend_for_user`` ranks it with the settings in force; ``shopai_tune_recommendations``
+    ranks the same signals under many settings without asking the database again.
+    """
+
+    at: datetime
+    purchase_days: dict[str, list[date]]
+    excluded: set[str]  # never offered: seen but not bought, or bought and not repurchasable
+    trending: dict[str, float]  # over the products that may be offered
+    interests: dict[str, float] = field(default_factory=dict)
+    bought_together: dict[str, float] = field(default_factory=dict)
+    co_via: dict[str, str] = field(default_factory=dict)
+
+
+def shopper_signals(
+    *, user, history: list[Event], products, now: datetime | None, config: dict, parts=COMPONENTS
+) -> tuple[Signals, Any]:
+    """The shopper's signals and the queryset of products that may be offered to them."""
+    days = purchase_days(user=user, now=now)
+    bought = set(days)
+    # Things the shopper looked at but did not buy are not discoveries; bought ones come back
+    # only where repurchase is allowed (consumables), per REPURCHASE / REPURCHASE_CATEGORIES.
+    seen = {event.object_pk for event in history if event.object_pk}
+    excluded = (seen - bought) | (bought - _repurchasable(bought, config))
+    pool = products.exclude(pk__in=list(excluded)) if excluded else products
+    n = CANDIDATES
+    signals = Signals(
+        at=now or timezone.now(),
+        purchase_days=days,
+        excluded=excluded,
+        trending=trending_scores(products=pool, k=n, now=now, config=config),
+    )
+    if "interests" in parts:
+        vector = _interests(user=user, history=history, now=now)
+        if vector is not None:
+            rows = nearest_products(vector=vector, products=pool, model_name=get_embedding_backend().name, k=n)
+            signals.interests = {pk: max(0.0, 1.0 - distance) for pk, distance in rows}
+    if "bought_together" in parts and days:
+        weights = purchase_weights(days, at=signals.at, half_life_days=config["REPURCHASE_HALF_LIFE_DAYS"])
+        strongest = dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:CO_PURCHASE_ITEMS])
+        together = co_purchases(strongest, now=now)
+        signals.bought_together = {pk: score for pk, (score, _) in together.items() if pk not in excluded}
+        signals.co_via = {pk: via for pk, (_, via) in together.items()}
+    return signals, pool
+
+
+def blend_weights(config: dict) -> dict[str, float]:
+    """The BLEND parts with a weight above 0; unknown parts are refused."""
+    weights = {name: float(w) for name, w in config["BLEND"].items() if float(w) > 0}
+    unknown = set(weights) - set(COMPONENTS)
+    if unknown:
+        raise ValueError(f"Unknown recommendation parts {sorted(unknown)}; use {', '.join(COMPONENTS)}.")
+    return weights
+
+
+def rank(signals: Signals, *, config: dict, k: int, category_of=None) -> list[tuple[str, float, str]]:
+    """(pk, score, the part that put it there) for up to k products, best first.
+
+    Each part of RECOMMENDATIONS["BLEND"] is scaled so its best candidate scores 1, then weighed.
+    With BUY_AGAIN_FIRST, the shopper's own repurchasable items come first, ordered by
+    count × recency (REPURCHASE_HALF_LIFE_DAYS), and the blend fills the places left.
+    At most CATEGORY_CAP items of one category (``category_of(pk)``) lead; trending tops up.
+    """
+    weights = blend_weights(config)
+    own = purchase_weights(signals.purchase_days, at=signals.at, half_life_days=config["REPURCHASE_HALF_LIFE_DAYS"])
+    own = {pk: w for pk, w in own.items() if pk not in signals.excluded}
+    parts = {
+        "buy_again": own,
+        "interests": signals.interests,
+        "bought_together": signals.bought_together,
+        "trending": signals.trending,
+    }
+    scores: dict[str, float] = defaultdict(float)
+    strongest: dict[str, tuple[float, str]] = {}
+    for name, weight in weights.items():
+        values = parts[name]
+        top = max(values.values(), default=0.0)
+        if top <= 0:
+            continue
+        for pk, value in values.items():
+            contribution = weight * value / top
+            scores[pk] += contribution
+            if contribution > strongest.get(pk, (0.0, ""))[0]:
+                strongest[pk] = (contribution, name)
+    popular = signals.trending
+    depth = 4 * k  # room for the category cap
+    ranked = heapq.nsmallest(depth, scores, key=lambda pk: (-scores[pk], -popular.get(pk, 0.0), pk))
+    if config.get("BUY_AGAIN_FIRST"):
+        first = heapq.nsmallest(depth, own, key=lambda pk: (-own[pk], -scores.get(pk, 0.0), -popular.get(pk, 0.0), pk))
+        ranked = first + [pk for pk in ranked if pk not in own]
+    if len(ranked) < depth:  # too narrow a filter or too little history: trending tops the list up
+        taken = set(ranked)
+        ranked += heapq.nsmallest(
+            depth - len(ranked), (pk for pk in popular if pk not in taken), key=lambda pk: (-popular[pk], pk)
+        )
+    because = {pk: name for pk, (_, name) in strongest.items()}
+    because.update({pk: "buy_again" for pk in own if pk in because or config.get("BUY_AGAIN_FIRST")})
+    top = max(popular.values(), default=0.0) or 1.0
+    chosen = diversify(ranked[:depth], k=k, cap=int(config["CATEGORY_CAP"]), category_of=category_of)
+    return [
+        (pk, scores[pk], because.get(pk, "")) if pk in scores else (pk, popular.get(pk, 0.0) / top, "trending")
+        for pk in chosen
+    ]
+
+
+def diversify(ranked: list[str], *, k: int, cap: int, category_of=None) -> list[str]:
+    """At most ``cap`` products of one category before any other category gets its turn."""
+    if category_of is None:
+        return ranked[:k]
+    kept, overflow, per_category = [], [], {}
+    for pk in ranked:
+        key = category_of(pk)
+        if key is not None and per_category.get(key, 0) >= cap:
+            overflow.append(pk)
+            continue
+        per_category[key] = per_category.get(key, 0) + 1
+        kept.append(pk)
+    return (kept + overflow)[:k]
+
+
 def recommend_for_user(
     *, user, k: int = 10, now: datetime | None = None, blend: dict[str, float] | None = None, **filters
 ) -> list[Recommendation]:
     """k products for this shopper, each with a reason; trending when they have no history yet.
 
-    ``blend`` weighs the COMPONENTS (default SHOPAI["RECOMMENDATIONS"]["BLEND"]); each part is
-    scaled so its best candidate scores 1 before weighing.
+    The settings in force are SHOPAI["RECOMMENDATIONS"] with the tuned row on top
+    (``recommendation_settings``); ``blend`` replaces their BLEND for this call.
     """
-    config = shopai_settings.RECOMMENDATIONS
-    weights = {name: float(w) for name, w in (blend or config["BLEND"]).items() if float(w) > 0}
-    unknown = set(weights) - set(COMPONENTS)
-    if unknown:
-        raise ValueError(f"Unknown recommendation parts {sorted(unknown)}; use {', '.join(COMPONENTS)}.")
+    now = now or _REPLAY_AT.get()
+    config = recommendation_settings()
+    if blend is not None:
+        config = {**config, "BLEND": blend}
+    wanted = list(blend_weights(config))
     products = filter_products(get_product_adapter().get_searchable_queryset(), **filters)
     signed_in = user is not None and user.is_authenticated
     history = recent_events(user_id=user.pk, before=now) if signed_in else []
     if not history:
         return _fill(trending(products=products, k=k, now=now), products=products, k=k)
-
-    purchases = _purchase_weights(user=user, now=now)
-    bought = set(purchases)
-    # Things the shopper looked at but did not buy are not discoveries; bought ones come back
-    # only where repurchase is allowed (consumables), per REPURCHASE / REPURCHASE_CATEGORIES.
-    seen = {event.object_pk for event in history if event.object_pk}
-    excluded = (seen - bought) | (bought - _repurchasable(bought))
-    pool = products.exclude(pk__in=list(excluded)) if excluded else products
-    n = max(CANDIDATES, 3 * k)
-
-    parts: dict[str, dict[str, float]] = {}
-    co_via: dict[str, str] = {}
-    if "buy_again" in weights:
-        parts["buy_again"] = {pk: w for pk, w in purchases.items() if pk not in excluded}
-    if "interests" in weights:
-        vector = _interests(user=user, history=history, now=now)
-        if vector is not None:
-            rows = nearest_products(vector=vector, products=pool, model_name=get_embedding_backend().name, k=n)
-            parts["interests"] = {pk: max(0.0, 1.0 - distance) for pk, distance in rows}
-    if "bought_together" in weights and purchases:
-        strongest = dict(sorted(purchases.items(), key=lambda item: (-item[1], item[0]))[:CO_PURCHASE_ITEMS])
-        together = co_purchases(strongest, now=now)
-        parts["bought_together"] = {pk: score for pk, (score, _) in together.items() if pk not in excluded}
-        co_via = {pk: via for pk, (_, via) in together.items()}
-    popular = trending_scores(products=pool, k=n, now=now)
-    if "trending" in weights:
-        parts["trending"] = popular
-
-    scores: dict[str, float] = defaultdict(float)
-    strongest_part: dict[str, tuple[float, str]] = {}
-    for name, values in parts.items():
-        top = max(values.values(), default=0.0)
-        if top <= 0:
-            continue
-        for pk, value in values.items():
-            contribution = weights[name] * value / top
-            scores[pk] += contribution
-            if contribution > strongest_part.get(pk, (0.0, ""))[0]:
-                strongest_part[pk] = (contribution, name)
-    ranked = sorted(scores, key=lambda pk: (-scores[pk], -popular.get(pk, 0.0), pk))[: 4 * k]
-    found = {str(p.pk): p for p in pool.filter(pk__in=ranked)}
-    chosen = _diversify([(found[pk], scores[pk]) for pk in ranked if pk in found], k=k)
-    because = {pk: name for pk, (_, name) in strongest_part.items()}
-    because.update({pk: "buy_again" for pk in bought if pk in because})  # "you bought this" says it best
-    recommendations = _explain(history, chosen, because=because, co_via=co_via)
-    if len(recommendations) < k:  # too narrow a filter or too little history: top up with trending
-        taken = {str(r.product.pk) for r in recommendations} | excluded
+    signals, pool = shopper_signals(user=user, history=history, products=products, now=now, config=config, parts=wanted)
+    candidates = rank(signals, config=config, k=4 * k)  # room for the category cap below
+    found = {str(p.pk): p for p in pool.filter(pk__in=[pk for pk, _, _ in candidates])}
+    path = shopai_settings.PRODUCT_FIELDS.get("category")
+    ranked = [pk for pk, _, _ in candidates if pk in found]
+    chosen = diversify(
+        ranked,
+        k=k,
+        cap=int(config["CATEGORY_CAP"]),
+        category_of=(lambda pk: getattr(found[pk], f"{path}_id", None)) if path else None,
+    )
+    score = {pk: value for pk, value, _ in candidates}
+    because = {pk: part for pk, _, part in candidates}
+    recommendations = _explain(
+        history, [(found[pk], score[pk]) for pk in chosen], because=because, co_via=signals.co_via
+    )
+    if len(recommendations) < k:  # filters left too few: top up with trending
+        taken = {str(r.product.pk) for r in recommendations} | signals.excluded
         recommendations += trending(products=pool, k=k - len(recommendations), exclude=taken, now=now)
     return _fill(recommendations, products=pool, k=k)
 
@@ -201,21 +322,6 @@ def _fill(recommendations: list[Recommendation], *, products, k: int) -> list[Re
     seen = [r.product.pk for r in recommendations]
     extra = products.exclude(pk__in=seen).order_by("-pk")[: k - len(recommendations)]
     return recommendations + [Recommendation(product, 0.0, gettext("New in the shop")) for product in extra]
-
-
-def _diversify(scored: list[tuple[Any, float]], *, k: int) -> list[tuple[Any, float]]:
-    """At most CATEGORY_CAP products of one category before any other category gets its turn."""
-    cap = int(shopai_settings.RECOMMENDATIONS["CATEGORY_CAP"])
-    path = shopai_settings.PRODUCT_FIELDS.get("category")
-    kept, overflow, per_category = [], [], {}
-    for product, score in scored:
-        key = getattr(product, f"{path}_id", None) if path else None
-        if key is not None and per_category.get(key, 0) >= cap:
-            overflow.append((product, score))
-            continue
-        per_category[key] = per_category.get(key, 0) + 1
-        kept.append((product, score))
-    return (kept + overflow)[:k]
 
 
 def _explain(

@@ -1,4 +1,4 @@
-"""Measure every recommender on held-out baskets of an event file, side by side."""
+"""Measure every recommender on held-out baskets of an event file, side by side, with intervals."""
 
 from pathlib import Path
 
@@ -9,23 +9,26 @@ from tqdm import tqdm
 
 from shopai.services import embeddings, evaluation
 from shopai.services.event_import import EventFileError
-from shopai.services.rec_eval import evaluate, parse_blend, read_events
+from shopai.services.rec_eval import SPLITS, case_count, evaluate, parse_blend, read_events, shop_history
 
 
 class Command(BaseCommand):
     help = (
         "Offline evaluation of recommendations on FILE.csv (user,sku,type,timestamp, or an invoice-line export "
-        "such as UCI Online Retail). Each shopper's last basket is held out; precision, recall, NDCG and hit "
-        "rate at k and catalogue coverage are reported for the popularity and past-purchase baselines and "
-        "every shopai recommender. Import the products first (import_catalog); run it on a separate database "
+        "such as UCI Online Retail), or on the shop's own recorded history with --shop. Held-out splits: each "
+        "shopper's last basket, the two before it, a rolling 30-day window and two halves of the shoppers; "
+        "NDCG, precision, recall and hit rate at k with bootstrap 95%% intervals, for the baselines "
+        "(popularity, own purchases by count and by recency), each part of the blend alone, and the "
+        "recommendations API. Import the products first (import_catalog); run a file on a separate database "
         "(SHOPAI_DATABASE_NAME=shopai_eval) so the shop's own events do not mix in. Nothing is saved."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, nargs="?")
+        parser.add_argument("--shop", action="store_true", help="Evaluate on the shop's own recorded events.")
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument(
-            "--offset", type=int, default=0, help="Hold out the basket this many before the last (1, 2: validation)."
+            "--split", action="append", choices=SPLITS, default=None, help="Only this split (repeatable)."
         )
         parser.add_argument(
             "--blend",
@@ -41,15 +44,18 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, default=None, help="Write the figures to this file.")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, file: Path, k: int, offset: int, blend: list[str], json: Path | None, **options):
-        if not file.is_file():
+    def handle(self, *args, file: Path | None, shop: bool, k: int, blend: list[str], json: Path | None, **options):
+        if (file is None) == (not shop):
+            raise CommandError("Give an event file or --shop (the shop's own history), not both.")
+        if file is not None and not file.is_file():
             raise CommandError(f"No such file: {file}")
-        if k < 1 or offset < 0:
-            raise CommandError("--k must be 1 or more and --offset 0 or more.")
+        if k < 1:
+            raise CommandError("--k must be 1 or more.")
         try:
             blends = {f"blend {text}": parse_blend(text) for text in blend}
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        only = tuple(options["split"] or SPLITS)
         quiet = options["no_progress"]
         missing = embeddings.products_needing_embedding()
         if missing:
@@ -58,9 +64,9 @@ class Command(BaseCommand):
         overrides = {"RECOMMENDATIONS": {}} if options["shopai_defaults"] else {}
         try:
             with override_settings(SHOPAI={**settings.SHOPAI, **overrides}):
-                data = read_events(file)
-                with tqdm(unit="shopper", desc="Evaluating", disable=quiet) as bar:
-                    result = evaluate(file, k=k, offset=offset, blends=blends, progress=bar.update, data=data)
+                data = read_events(file) if file else shop_history()
+                with tqdm(total=case_count(data, only), unit="case", desc="Evaluating", disable=quiet) as bar:
+                    result = evaluate(file, k=k, blends=blends, only=only, progress=bar.update, data=data)
         except (EventFileError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if result["unknown_skus"]:
@@ -72,21 +78,37 @@ class Command(BaseCommand):
         for reason, count in result["skipped"].items():
             self.stderr.write(f"{count} lines skipped: {reason}")
         self.stdout.write(
-            f"{result['cases']} held-out baskets (offset {offset}), {result['events']} events, "
-            f"{result['products']} products; settings: repurchase {result['repurchase']}, "
-            f"blend {result['blend_setting']}"
+            f"{result['file']}: {result['events']} events, {result['products']} products; settings in force: "
+            f"{result['settings']}{' (shopai defaults)' if result['shipped_defaults'] else ''}"
+            f"{'; tuned row active' if result['tuned'] else ''}"
         )
-        self.stdout.write(format_table(result))
+        self.stdout.write(format_tables(result))
         evaluation.dump(result, json)
 
 
-def format_table(result: dict) -> str:
+def format_tables(result: dict) -> str:
+    """Per split: NDCG@k with its interval, P/R/HR, and the paired difference to the best baseline."""
     k = result["k"]
-    columns = [f"P@{k}", f"R@{k}", f"NDCG@{k}", f"HR@{k}", "coverage"]
-    baseline = result["results"]["popularity (baseline)"][f"NDCG@{k}"]
-    width = max(len(name) for name in result["results"]) + 2
-    lines = [f"{'recommender':<{width}}" + "".join(f"{c:>10}" for c in columns) + f"{'vs popularity':>15}"]
-    for name, row in result["results"].items():
-        lift = f"{(row[f'NDCG@{k}'] / baseline - 1) * 100:+.0f}%" if baseline else "n/a"
-        lines.append(f"{name:<{width}}" + "".join(f"{row[c]:>10.3f}" for c in columns) + f"{lift:>15}")
-    return "\n".join(lines)
+    key = f"NDCG@{k}"
+    blocks = []
+    for split, report in result["splits"].items():
+        rows = report["results"]
+        width = max(len(name) for name in rows) + 2
+        header = (
+            f"{split} ({report['cases']} cases{', dev' if report['dev'] else ''}); "
+            f"best baseline: {report['best_baseline']}"
+        )
+        lines = [
+            header,
+            f"{'recommender':<{width}}{key:>8} {'95% interval':>15}{f'P@{k}':>8}{f'R@{k}':>8}{f'HR@{k}':>8}"
+            f"{'coverage':>9}   vs best baseline [95% interval]",
+        ]
+        for name, row in rows.items():
+            versus = row.get("vs_best_baseline")
+            lift = f"{versus['diff']:+.3f} [{versus['ci'][0]:+.3f}, {versus['ci'][1]:+.3f}]" if versus else ""
+            lines.append(
+                f"{name:<{width}}{row[key]:>8.3f} [{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
+                f"{row[f'P@{k}']:>8.3f}{row[f'R@{k}']:>8.3f}{row[f'HR@{k}']:>8.3f}{row['coverage']:>9.3f}   {lift}"
+            )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
