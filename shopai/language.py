@@ -17,6 +17,16 @@ _CJK_RANGES = (
 )
 
 
+# English function words: where a text mixing Latin words and ideographs has one of these,
+# its sentence is English ("Is the 冲锋衣 waterproof?").
+_ENGLISH_GRAMMAR = frozenset(
+    "a an the is are was were be do does did can could will would should may i you he she it we they "
+    "my your his her its our their me him us them this that these those what which who where when why "
+    "how to of in on at for with from by and or but not no if there have has had am".split()
+)
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
 def _is_cjk(char: str) -> bool:
     code = ord(char)
     return any(low <= code <= high for low, high in _CJK_RANGES)
@@ -34,7 +44,13 @@ def detect_language(text: str) -> str:
                 chinese += 1
     if not letters:
         return "en"
-    return "zh" if chinese / letters >= CHINESE_SHARE else "en"
+    if chinese / letters >= CHINESE_SHARE:
+        return "zh"
+    if chinese and not _ENGLISH_GRAMMAR.intersection(_LATIN_WORD.findall(text.lower())):
+        # Chinese with English words in it ("forgot password 怎么办", "payment 一直 failed"): the
+        # English is nouns and verbs, the sentence around them Chinese.
+        return "zh"
+    return "en"
 
 
 # Words whose trailing period does not end a sentence, lower-case, dotted forms ("e.g.", "U.S.")

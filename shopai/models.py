@@ -113,10 +113,16 @@ class FAQ(models.Model):
         return self.question
 
     def texts_to_embed(self) -> list[tuple[str, str]]:
-        """(kind, text) pairs: the question, each alternative phrasing, and the answer."""
-        pairs = [("question", self.question.strip())]
+        """(kind, text) pairs: the question, each alternative phrasing, question and answer
+        together ("qa"), and each sentence of the answer. A plain FAQ has one phrasing per entry,
+        so the answer's own words carry much of what a shopper may ask (docs/assistant.md)."""
+        from shopai.language import split_sentences
+
+        question, answer = self.question.strip(), self.answer.strip()
+        pairs = [("question", question)]
         pairs += [("alternative", str(text).strip()) for text in self.alternatives if str(text).strip()]
-        pairs.append(("answer", self.answer.strip()))
+        pairs.append(("qa", f"{question}\n{answer}"))
+        pairs += [("sentence", sentence) for sentence in split_sentences(answer, self.language) or [answer]]
         return pairs
 
 

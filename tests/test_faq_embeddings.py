@@ -39,8 +39,8 @@ def test_only_new_or_changed_phrasings_reach_the_model():
     backend = assistant_backend()
 
     first = embed_faqs(faq_ids=[faq.pk])
-    assert (first.embedded_faqs, first.texts_embedded) == (1, 3)
-    assert sorted(faq.embeddings.values_list("kind", flat=True)) == ["alternative", "answer", "question"]
+    assert (first.embedded_faqs, first.texts_embedded) == (1, 4)
+    assert sorted(faq.embeddings.values_list("kind", flat=True)) == ["alternative", "qa", "question", "sentence"]
     assert set(faq.embeddings.values_list("model_name", flat=True)) == {backend.name}
 
     again = embed_faqs(faq_ids=[faq.pk])
@@ -51,10 +51,10 @@ def test_only_new_or_changed_phrasings_reach_the_model():
     faq.save()
     calls = backend.calls
     edited = embed_faqs(faq_ids=[faq.pk])
-    assert (edited.embedded_faqs, edited.texts_embedded) == (1, 1)
-    assert backend.calls == calls + 1
-    assert faq.embeddings.count() == 3
-    assert FAQEmbedding.objects.get(faq=faq, kind="answer").text == "Two to four working days since March."
+    assert (edited.embedded_faqs, edited.texts_embedded) == (1, 2)  # question+answer, and the sentence
+    assert backend.calls == calls + 2
+    assert faq.embeddings.count() == 4
+    assert FAQEmbedding.objects.get(faq=faq, kind="sentence").text == "Two to four working days since March."
     np.testing.assert_array_equal(stored_vector(faq, "question"), question_before)
 
     faq.alternatives = [*faq.alternatives, "How fast do you ship?"]
@@ -67,8 +67,8 @@ def test_only_new_or_changed_phrasings_reach_the_model():
     ]
 
     forced = embed_faqs(faq_ids=[faq.pk], force=True)
-    assert (forced.embedded_faqs, forced.texts_embedded) == (1, 4)
-    assert faq.embeddings.count() == 4
+    assert (forced.embedded_faqs, forced.texts_embedded) == (1, 5)
+    assert faq.embeddings.count() == 5
 
 
 @pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_deleting_an_faq_removes_its_vectors():
     faq.delete()
 
     assert not FAQEmbedding.objects.filter(faq_id=pk).exists()
-    assert other.embeddings.count() == 3
+    assert other.embeddings.count() == 4  # question, alternative, question+answer, one sentence
     report = embed_faqs(faq_ids=[pk])  # a late task for the deleted FAQ is harmless
     assert (report.removed_faqs, report.texts_embedded) == (1, 0)
 

@@ -164,22 +164,30 @@ def test_import_embeds_every_phrasing_with_the_assistant_model(tmp_path):
     assert "4 created" in out
     backend = assistant_backend()
     assert backend.name == "fake-multi"
-    assert "Embedded 4 FAQs (10 texts)" in out  # 4 + 2 + 2 + 2 texts: questions, alternatives, answers
+    # Per FAQ: question, alternatives, question+answer, each answer sentence. Shipping has two
+    # alternatives and a three-line answer (1 + 2 + 1 + 3); the others one sentence each (1 + 1 + 1).
+    assert "Embedded 4 FAQs (16 texts)" in out
+    shipping = FAQ.objects.get(question="How long does shipping take?")
+    assert sorted(shipping.embeddings.values_list("kind", flat=True)) == sorted(
+        ["question", "alternative", "alternative", "qa", "sentence", "sentence", "sentence"]
+    )
+    assert set(shipping.embeddings.filter(kind="sentence").values_list("text", flat=True)) == {
+        "Three to five working days.",
+        "Express: one day.",
+        "Islands: a week.",
+    }
     for faq in FAQ.objects.all():
-        texts = [faq.question, *faq.alternatives, faq.answer]
+        texts = [text for _, text in faq.texts_to_embed()]
         rows = list(faq.embeddings.all())
         assert len(rows) == len(texts)
         assert {row.model_name for row in rows} == {backend.name}
         assert sorted(row.content_hash for row in rows) == sorted(content_hash(text) for text in texts)
-        assert sorted(row.kind for row in rows) == sorted(
-            ["question", "answer"] + ["alternative"] * len(faq.alternatives)
-        )
-    assert FAQEmbedding.objects.count() == 10
+    assert FAQEmbedding.objects.count() == 16
 
     # A second import finds every vector up to date and asks the model for nothing.
     out, _ = run_import(write(tmp_path, MIXED))
     assert "Embedded 0 FAQs (0 texts)" in out
-    assert backend.calls == 10
+    assert backend.calls == 16
 
 
 def test_no_embed_leaves_embedding_to_the_worker(tmp_path):

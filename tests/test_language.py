@@ -12,6 +12,9 @@ from shopai.language import detect_language, split_sentences
         ("这件冲锋衣防水吗？", "zh"),
         ("我的order 1234在哪里", "zh"),
         ("Is the 冲锋衣 waterproof?", "en"),
+        ("forgot password 怎么办", "zh"),  # English words, Chinese sentence
+        ("payment 一直 failed", "zh"),
+        ("Do you ship 冲锋衣 to Canada?", "en"),
         ("订单 100045", "zh"),
         ("OUT-JKT-001 有货吗", "zh"),
         ("", "en"),

@@ -29,6 +29,10 @@ from shopai.services.intents import get_intent_classifier
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
 ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\s*[:：]?\s*(\d{1,12})\b", re.IGNORECASE)
 LONE_NUMBER = re.compile(r"(?<![\d.])(\d{3,12})(?![\d.])")
+# Intents answered elsewhere than the FAQ: a person, the shopper's orders, a product's own text.
+ROUTES = ("human_agent", "order_status", "product_question")
+# Intents with a next step on the shopper's orders page: (phrase, link label).
+NEXT_STEPS = {"cancel_order": ("cancel_next", "orders"), "return_refund": ("returns_next", "returns")}
 
 PHRASES = {
     "en": {
@@ -89,28 +93,54 @@ class AssistantReply:
     links: list[dict[str, str]] = field(default_factory=list)
     id: int | None = None
     faq_id: int | None = None
+    # What the FAQ confidence was computed from (evaluation and refitting read it; not shown).
+    features: dict[str, float] = field(default_factory=dict)
 
 
 def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
 
 
-def calibrated_confidence(
-    hits: list[FAQHit], *, out_of_scope: float = 0.0, weights: dict[str, float] | None = None
-) -> float:
-    """Probability that the top FAQ answers the question (logistic fit on a tuning set)."""
+def retrieval_features(hits: list[FAQHit], *, out_of_scope: float = 0.0) -> dict[str, float]:
+    """What the calibration reads: the top FAQ's score, its lead over the next, P(out of scope)."""
     if not hits:
-        return 0.0
-    weights = weights or shopai_settings.ASSISTANT["CALIBRATION"]
+        return {}
     top = hits[0].score
-    margin = top - (hits[1].score if len(hits) > 1 else top - 0.1)
-    z = (
-        weights.get("intercept", 0.0)
-        + weights.get("top_score", 0.0) * top
-        + weights.get("margin", 0.0) * margin
-        + weights.get("out_of_scope", 0.0) * out_of_scope
-    )
-    return 1.0 / (1.0 + math.exp(-z))
+    return {
+        "top_score": top,
+        "margin": top - (hits[1].score if len(hits) > 1 else top - 0.1),
+        "out_of_scope": out_of_scope,
+    }
+
+
+def calibration_for(language: str | None) -> dict[str, float]:
+    """ASSISTANT["CALIBRATION"]: one set of weights ({"intercept": ..}) or one per language
+    ({"en": {..}, "zh": {..}}, optionally "default")."""
+    value = shopai_settings.ASSISTANT["CALIBRATION"]
+    if "intercept" in value:
+        return value
+    return value.get(language) or value.get("default") or next(iter(value.values()))
+
+
+def confidence_from(
+    features: dict[str, float], weights: dict[str, float] | None = None, *, language: str | None = None
+) -> float:
+    """Probability that the top FAQ answers the question: a logistic calibration of the
+    retrieval features, fitted per language on dev splits (ASSISTANT["CALIBRATION"])."""
+    if not features:
+        return 0.0
+    weights = weights or calibration_for(language)
+    z = weights.get("intercept", 0.0) + sum(weights.get(name, 0.0) * value for name, value in features.items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def confidence_threshold(language: str | None) -> float:
+    """Below this calibrated confidence no FAQ answer is given: ASSISTANT["CONFIDENCE_THRESHOLD"],
+    one number or one per language ({"en": 0.8, "zh": 0.6}, optionally "default")."""
+    value = shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"]
+    if isinstance(value, dict):
+        return float(value.get(language, value.get("default", next(iter(value.values())))))
+    return float(value)
 
 
 def supporting_sentence(*, question: str, vector: np.ndarray, text: str, language: str) -> str:
@@ -154,20 +184,37 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
         session_id=session_id or uuid.uuid4().hex,
     )
     body: list[str] = []
+    # The shop's FAQ is asked first: a question it answers with confidence stays with it, unless
+    # the shopper plainly wants something else (a person, an order by its number): intent routing
+    # must not take "what are your support hours?" away from the FAQ that answers it.
+    oos = float(probabilities.get("out_of_scope", 0.0))
+    hits = retrieve_faqs(vector=vector, language=language, k=int(config["TOP_K"]), question=text)
+    features = retrieval_features(hits, out_of_scope=oos)
+    faq_confidence = confidence_from(features, language=language)
+    faq_answers = bool(hits) and faq_confidence >= confidence_threshold(language)
+    names_an_order = bool(ORDER_NUMBER.search(text) or LONE_NUMBER.search(text))
+    sure = result.intent_confidence
+    routed = intent in ROUTES and (
+        sure >= float(config["ROUTE_CONFIDENCE"])
+        or (not faq_answers and sure >= float(config["ROUTE_MIN_CONFIDENCE"]))
+        or (intent == "order_status" and names_an_order)
+    )
     found = (
-        products_qa.answer(question=text, vector=vector, language=language) if intent == "product_question" else None
+        products_qa.answer(question=text, vector=vector, language=language)
+        if routed and intent == "product_question"
+        else None
     )
 
-    if intent == "human_agent":
+    if routed and intent == "human_agent":
         result.handoff, result.handoff_reason = True, "asked_for_human"
         result.confidence = result.intent_confidence
         body.append(say["asked_human"])
-    elif intent == "order_status":
+    elif routed and intent == "order_status":
         body += _order_status(result, text, user, say)
     elif found is not None:
         product, sentence, confidence = found
         result.confidence = confidence
-        if confidence >= config["CONFIDENCE_THRESHOLD"]:
+        if confidence >= config["PRODUCT_CONFIDENCE_THRESHOLD"]:
             result.answer = sentence
             body.append(say["product"].format(name=product["name"], sentence=sentence))
         else:
@@ -175,24 +222,23 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
             body.append(say["product_unknown"].format(name=product["name"]))
         result.sources = [{"product_id": product["id"], "name": product["name"], "score": round(confidence, 4)}]
     else:
-        hits = retrieve_faqs(vector=vector, language=language, k=int(config["TOP_K"]), question=text)
         result.sources = [{"faq_id": h.faq.pk, "question": h.faq.question, "score": round(h.score, 4)} for h in hits]
-        result.confidence = calibrated_confidence(hits, out_of_scope=float(probabilities.get("out_of_scope", 0.0)))
-        if hits and result.confidence >= config["CONFIDENCE_THRESHOLD"]:
+        result.features = features
+        result.confidence = faq_confidence
+        if faq_answers:
             best = hits[0].faq
             result.faq_id = best.pk
             result.answer = supporting_sentence(question=text, vector=vector, text=best.answer, language=language)
             body.append(best.answer)
-            if intent == "cancel_order":
-                body.append(say["cancel_next"])
-                result.links.append({"label": "orders", "url": link("orders")})
-            elif intent == "return_refund":
-                body.append(say["returns_next"])
-                result.links.append({"label": "returns", "url": link("returns")})
         else:
             result.handoff = True
             result.handoff_reason = "out_of_scope" if intent == "out_of_scope" else "low_confidence"
             body.append(say["not_sure"])
+        # A cancellation or a return has a next step of its own, whether or not an FAQ was sure.
+        if intent in NEXT_STEPS and (faq_answers or sure >= float(config["ROUTE_MIN_CONFIDENCE"])):
+            phrase, label = NEXT_STEPS[intent]
+            body.append(say[phrase])
+            result.links.append({"label": label, "url": link(label)})
 
     if sentiment.score <= config["HANDOFF_SENTIMENT"] and not result.handoff:
         result.handoff, result.handoff_reason = True, "very_negative"

@@ -9,29 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.db import transaction
 
 from shopai.conf import shopai_settings
 from shopai.models import FAQ
-from shopai.services.assistant import calibrated_confidence
-from shopai.services.faqs import assistant_backend, retrieve_faqs
+from shopai.services.assistant import answer_question, confidence_from
+from shopai.services.faqs import assistant_backend
 from shopai.services.intents import get_intent_classifier
-
-# Intents whose questions the assistant answers from the FAQs (the others go to orders,
-# products or a human).
-FAQ_ROUTES = {"faq", "shipping", "payment", "account", "return_refund", "cancel_order", "out_of_scope"}
 
 
 @dataclass
 class Judged:
+    """One labelled question and what the assistant gave the shopper."""
+
     question: str
     language: str
-    expected: str | None  # FAQ question, or None when out of scope
-    ranked: list[str]
-    top_score: float
-    margin: float
-    out_of_scope_p: float
+    expected: str | None  # FAQ question, or None when no FAQ answers it
+    top: str | None  # the FAQ the assistant ranked first (None: it did not look at FAQs)
+    answered: str | None  # the FAQ it answered with (None: no FAQ answer)
+    handoff: bool
+    handoff_reason: str
     intent: str
     confidence: float
+    features: dict[str, float]
 
     @property
     def in_scope(self) -> bool:
@@ -39,55 +39,69 @@ class Judged:
 
     @property
     def top1(self) -> bool:
-        return self.in_scope and bool(self.ranked) and self.ranked[0] == self.expected
+        return self.in_scope and self.top == self.expected
 
     @property
-    def top3(self) -> bool:
-        return self.in_scope and self.expected in self.ranked[:3]
+    def right(self) -> bool:
+        """Answered with the right FAQ and not handed over."""
+        return self.in_scope and not self.handoff and self.answered == self.expected
 
-    def answered(self, threshold: float) -> bool:
-        return self.intent in FAQ_ROUTES and self.confidence >= threshold
+    @property
+    def wrong(self) -> bool:
+        """Given something that is not the answer (another FAQ, a product or order reply), no handoff."""
+        return not self.handoff and not self.right
+
+    def answered_at(self, threshold: float, weights: dict[str, float] | None = None) -> bool:
+        """Would the top FAQ be given with these calibration weights and this threshold?"""
+        if not self.features or self.handoff_reason in {"very_negative", "asked_for_human"}:
+            return False
+        return confidence_from(self.features, weights, language=self.language) >= threshold
 
 
-def read_labelled(path: Path) -> list[tuple[str, str | None, str]]:
-    """(question, expected FAQ question or None, language) from CSV columns question,expected_question,language."""
+def read_labelled(path: Path, *, split: str | None = None) -> list[tuple[str, str | None, str]]:
+    """(question, expected FAQ question or None, language) from CSV columns question,expected_question,
+    language (and split, to keep only ``split``)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = {"question", "expected_question", "language"} - set(reader.fieldnames or [])
+        columns = set(reader.fieldnames or [])
+        missing = {"question", "expected_question", "language"} - columns
         if missing:
             raise ValueError(f"{path} lacks the column(s) {', '.join(sorted(missing))}.")
+        if split and "split" not in columns:
+            raise ValueError(f"{path} has no split column to pick {split!r} from.")
         return [
             (row["question"].strip(), (row["expected_question"] or "").strip() or None, row["language"].strip())
             for row in reader
-            if row["question"].strip()
+            if row["question"].strip() and (not split or row["split"].strip() == split)
         ]
 
 
-def judge(rows: list[tuple[str, str | None, str]], *, weights: dict[str, float] | None = None) -> list[Judged]:
-    backend = assistant_backend()
-    classifier = get_intent_classifier(backend)
-    vectors = backend.embed_queries([question for question, _, _ in rows])
-    probabilities = classifier.probabilities(vectors)
-    oos_index = classifier.labels.index("out_of_scope") if "out_of_scope" in classifier.labels else None
+def judge(rows: list[tuple[str, str | None, str]], *, progress=None) -> list[Judged]:
+    """Ask every question as ``POST /api/shopai/ask`` does (``answer_question``: language, intent
+    routing, retrieval, confidence, handoff); the exchanges it logs are rolled back."""
+    faq_ids = dict(FAQ.objects.values_list("pk", "question"))
     judged = []
-    for (question, expected, language), vector, probs in zip(rows, vectors, probabilities, strict=True):
-        hits = retrieve_faqs(vector=vector, language=language, k=3, question=question)
-        oos = float(probs[oos_index]) if oos_index is not None else 0.0
-        top = hits[0].score if hits else 0.0
-        second = hits[1].score if len(hits) > 1 else top - 0.1
-        judged.append(
-            Judged(
-                question=question,
-                language=language,
-                expected=expected,
-                ranked=[hit.faq.question for hit in hits],
-                top_score=top,
-                margin=top - second,
-                out_of_scope_p=oos,
-                intent=classifier.labels[int(np.argmax(probs))],
-                confidence=calibrated_confidence(hits, out_of_scope=oos, weights=weights),
+    with transaction.atomic():
+        for question, expected, language in rows:
+            reply = answer_question(question=question, session_id="shopai-eval")
+            top = reply.sources[0].get("faq_id") if reply.sources else None
+            judged.append(
+                Judged(
+                    question=question,
+                    language=language,
+                    expected=expected,
+                    top=faq_ids.get(top) if top else None,
+                    answered=faq_ids.get(reply.faq_id) if reply.faq_id else None,
+                    handoff=reply.handoff,
+                    handoff_reason=reply.handoff_reason,
+                    intent=reply.intent,
+                    confidence=reply.confidence,
+                    features=reply.features,
+                )
             )
-        )
+            if progress:
+                progress(1)
+        transaction.set_rollback(True)
     return judged
 
 
@@ -97,74 +111,90 @@ def missing_expected(rows: list[tuple[str, str | None, str]]) -> list[str]:
 
 
 def report(judged: list[Judged], *, threshold: float) -> dict:
+    """Per language: top-1, answered and right, answered and wrong, handed off; out-of-scope
+    handoff; the calibration table (confidence bucket -> observed share right)."""
     by_language: dict[str, dict] = {}
     for language in sorted({item.language for item in judged}):
         items = [item for item in judged if item.language == language and item.in_scope]
+        outside = [item for item in judged if item.language == language and not item.in_scope]
+        row = {"questions": len(items), "out_of_scope_questions": len(outside)}
         if items:
-            by_language[language] = {
-                "questions": len(items),
-                "top1": sum(item.top1 for item in items) / len(items),
-                "top3": sum(item.top3 for item in items) / len(items),
-                "answer_rate": sum(item.answered(threshold) for item in items) / len(items),
-                "answered_correctly": sum(item.answered(threshold) and item.top1 for item in items) / len(items),
-            }
+            row.update(
+                top1=_share(items, lambda item: item.top1),
+                answered_right=_share(items, lambda item: item.right),
+                answered_wrong=_share(items, lambda item: item.wrong),
+                handed_off=_share(items, lambda item: item.handoff),
+            )
+        if outside:
+            row["out_of_scope_handed_off"] = _share(outside, lambda item: item.handoff)
+        by_language[language] = row
     out_of_scope = [item for item in judged if not item.in_scope]
-    should_hand_off = [item for item in judged if not item.top1]
-    handed_off = [item for item in judged if not item.answered(threshold)]
-    right_handoffs = [item for item in handed_off if not item.top1]
-    in_scope = [item for item in judged if item.in_scope]
-    answered = [item for item in judged if item.answered(threshold)]
+    answered = [item for item in judged if not item.handoff]
     buckets = defaultdict(list)
     for item in judged:
-        buckets[min(int(item.confidence * 10), 9)].append(item)
+        if item.features:
+            buckets[min(int(item.confidence * 10), 9)].append(item)
     return {
         "threshold": threshold,
         "per_language": by_language,
         "out_of_scope": {
             "questions": len(out_of_scope),
-            "handed_off": (sum(not item.answered(threshold) for item in out_of_scope) / len(out_of_scope))
-            if out_of_scope
-            else None,
+            "handed_off": _share(out_of_scope, lambda item: item.handoff) if out_of_scope else None,
         },
-        "in_scope_answer_rate": sum(item.answered(threshold) for item in in_scope) / len(in_scope)
-        if in_scope
-        else None,
-        "answer_precision": sum(item.top1 for item in answered) / len(answered) if answered else None,
-        "handoff_precision": len(right_handoffs) / len(handed_off) if handed_off else None,
-        "handoff_recall": len(right_handoffs) / len(should_hand_off) if should_hand_off else None,
+        "answer_precision": _share(answered, lambda item: item.right) if answered else None,
         "calibration": [
             {
                 "bucket": f"{index / 10:.1f}-{(index + 1) / 10:.1f}",
                 "questions": len(items),
                 "mean_confidence": float(np.mean([item.confidence for item in items])),
-                "observed_accuracy": sum(item.top1 for item in items) / len(items),
+                "observed_accuracy": _share(items, lambda item: item.top1),
             }
             for index, items in sorted(buckets.items())
         ],
     }
 
 
-def fit_calibration(judged: list[Judged]) -> dict[str, float]:
-    """Logistic regression of "top FAQ is right" on the retrieval features."""
+def _share(items, test) -> float:
+    return sum(1 for item in items if test(item)) / len(items)
+
+
+def fit_calibration(judged: list[Judged]) -> dict[str, dict[str, float]]:
+    """Per language, a logistic regression of "the top FAQ is right" on the retrieval features of
+    the questions that reached the FAQs (out-of-scope ones count as wrong)."""
     from sklearn.linear_model import LogisticRegression
 
-    features = np.array([[item.top_score, item.margin, item.out_of_scope_p] for item in judged])
-    labels = np.array([item.top1 for item in judged], dtype=int)
-    if len(set(labels)) < 2:
-        raise ValueError("The tuning set needs both right and wrong top answers to fit a calibration.")
-    model = LogisticRegression(C=100.0, max_iter=5000).fit(features, labels)
-    top, margin, oos = (float(value) for value in model.coef_[0])
-    return {"intercept": float(model.intercept_[0]), "top_score": top, "margin": margin, "out_of_scope": oos}
+    fitted = {}
+    for language in sorted({item.language for item in judged}):
+        reached = [item for item in judged if item.features and item.language == language]
+        names = sorted(reached[0].features) if reached else []
+        features = np.array([[item.features[name] for name in names] for item in reached])
+        labels = np.array([item.top1 for item in reached], dtype=int)
+        if len(set(labels)) < 2:
+            raise ValueError(f"The {language} questions need both right and wrong top answers to fit a calibration.")
+        model = LogisticRegression(C=100.0, max_iter=5000).fit(features, labels)
+        fitted[language] = {
+            "intercept": float(model.intercept_[0]),
+            **dict(zip(names, map(float, model.coef_[0]), strict=True)),
+        }
+    return fitted
 
 
-def choose_threshold(judged: list[Judged], *, out_of_scope_handoff: float = 0.95) -> float:
-    """The lowest threshold that hands off at least this share of out-of-scope questions."""
-    out_of_scope = [item for item in judged if not item.in_scope]
-    for threshold in np.arange(0.05, 0.96, 0.01):
-        rate = sum(not item.answered(threshold) for item in out_of_scope) / max(len(out_of_scope), 1)
-        if rate >= out_of_scope_handoff:
-            return round(float(threshold), 2)
-    return 0.95
+def choose_threshold(
+    judged: list[Judged], *, weights: dict[str, dict[str, float]] | None = None, out_of_scope_handoff: float = 0.95
+) -> dict[str, float]:
+    """Per language, the lowest threshold that hands off at least this share of its out-of-scope
+    questions (0.95 where a language has none)."""
+    chosen = {}
+    for language in sorted({item.language for item in judged}):
+        own = (weights or {}).get(language)
+        outside = [item for item in judged if not item.in_scope and item.language == language]
+        chosen[language] = 0.95
+        for threshold in np.arange(0.05, 0.96, 0.01):
+            rate = sum(not item.answered_at(threshold, own) for item in outside) / max(len(outside), 1)
+            if outside and rate >= out_of_scope_handoff:
+                chosen[language] = round(float(threshold), 2)
+                break
+    return chosen
 
 
 def evaluate_intents(rows: list[tuple[str, str]]) -> dict:
@@ -195,8 +225,9 @@ def evaluate_intents(rows: list[tuple[str, str]]) -> dict:
     }
 
 
-def current_threshold() -> float:
-    return float(shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"])
+def current_threshold():
+    """The configured threshold: one number, or one per language."""
+    return shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"]
 
 
 def dump(data: dict, path: Path | None) -> None:

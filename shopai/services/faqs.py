@@ -139,28 +139,33 @@ class FAQHit:
     matched: str  # the phrasing that matched best
 
 
+# Which stored texts of an FAQ each part of its score reads (kinds of FAQEmbedding rows).
+TEXT_PARTS = {"question": ("question", "alternative"), "qa": ("qa",), "sentence": ("sentence",)}
+# Rows read per model and question: every row of a few hundred FAQs; beyond that the nearest ones.
+ROWS_PER_QUERY = 2000
+
+
 def retrieve_faqs(
     *, vector: Sequence[float], language: str | None, k: int = 3, question: str | None = None
 ) -> list[FAQHit]:
     """Published FAQs closest to a question, best first; in ``language`` when given.
 
-    An FAQ's score per model is the mean of its few best-matching phrasings (one lucky
-    phrasing counts less than several agreeing ones). Where EXTRA_EMBEDDINGS names more
-    models for the language, their scores are added, and a small keyword-overlap term
-    (IDF-weighted words, or character pairs in Chinese) breaks near-ties. Choices made on
-    eval/faq_dev_en.csv and eval/faq_tuning.csv.
+    An FAQ's score per model weighs (ASSISTANT["TEXT_WEIGHTS"]) its best question phrasing, its
+    question and answer read together, and its best answer sentence; where EXTRA_EMBEDDINGS names
+    more models for the language, their scores are averaged, and KEYWORD_WEIGHT adds IDF-weighted
+    word overlap. Chosen on the dev splits of plain FAQs nobody here wrote (docs/assistant.md).
     """
     config = shopai_settings.ASSISTANT
     backends = backends_for(language) if (language and question) else [assistant_backend()]
-    top_n = int(config.get("PHRASINGS_PER_FAQ", 3))
+    weights = {part: float(weight) for part, weight in config["TEXT_WEIGHTS"].items() if float(weight)}
     per_model = []
     for index, backend in enumerate(backends):
         query = vector if index == 0 else backend.embed_query(question)
-        per_model.append(_scores_per_faq(backend.name, query, language, limit=max(k * 40, 200), top_n=top_n))
+        per_model.append(_scores_per_faq(backend.name, query, language, weights=weights))
     candidates = set().union(*per_model)
     totals = dict.fromkeys(candidates, 0.0)
     for scores in per_model:
-        # An FAQ outside one model's top rows gets that model's lowest score seen.
+        # An FAQ outside one model's rows read gets that model's lowest score seen.
         floor = min((score for score, _ in scores.values()), default=0.0)
         for faq_id in candidates:
             totals[faq_id] += scores.get(faq_id, (floor, ""))[0]
@@ -169,7 +174,7 @@ def retrieve_faqs(
     if weight and question and language:
         overlap = keyword_overlap(question, language, candidates)
         totals = {faq_id: total + weight * overlap.get(faq_id, 0.0) for faq_id, total in totals.items()}
-    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:k]
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:k]
     faqs = FAQ.objects.in_bulk([faq_id for faq_id, _ in ranked])
     return [
         FAQHit(faq=faqs[faq_id], score=total, matched=per_model[0].get(faq_id, (0.0, ""))[1])
@@ -178,29 +183,42 @@ def retrieve_faqs(
 
 
 def _scores_per_faq(
-    model_name: str, vector, language: str | None, *, limit: int, top_n: int
+    model_name: str, vector, language: str | None, *, weights: dict[str, float]
 ) -> dict[int, tuple[float, str]]:
-    """{faq_id: (mean of its top_n phrasing similarities, best phrasing)} from the nearest rows."""
-    rows = FAQEmbedding.objects.filter(model_name=model_name, faq__is_published=True)
+    """{faq_id: (weighted score of its parts, best-matching text)} under one model.
+
+    Each part is the best similarity among the FAQ's rows of that part's kinds; a part none of
+    whose rows was read counts at the lowest similarity read for it.
+    """
+    kinds = {kind: part for part, members in TEXT_PARTS.items() if part in weights for kind in members}
+    rows = FAQEmbedding.objects.filter(model_name=model_name, faq__is_published=True, kind__in=list(kinds))
     if language:
         rows = rows.filter(faq__language=language)
     rows = (
         rows.annotate(distance=CosineDistance("embedding", [float(x) for x in vector]))
         .order_by("distance")
-        .values_list("faq_id", "distance", "text")[:limit]
+        .values_list("faq_id", "kind", "distance", "text")[:ROWS_PER_QUERY]
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(100, limit)])
+            cursor.execute("SET LOCAL hnsw.ef_search = 1000")
         found = list(rows)
-    per_faq: dict[int, list[tuple[float, str]]] = {}
-    for faq_id, distance, text in found:  # nearest first
-        per_faq.setdefault(faq_id, []).append((1.0 - float(distance), text))
-    return {
-        faq_id: (sum(score for score, _ in hits[:top_n]) / len(hits[:top_n]), hits[0][1])
-        for faq_id, hits in per_faq.items()
-    }
+    best: dict[int, dict[str, float]] = {}
+    text_of: dict[int, str] = {}
+    floor: dict[str, float] = {}
+    for faq_id, kind, distance, text in found:  # nearest first
+        part, similarity = kinds[kind], 1.0 - float(distance)
+        parts = best.setdefault(faq_id, {})
+        if part not in parts:
+            parts[part] = similarity
+        text_of.setdefault(faq_id, text)
+        floor[part] = similarity  # the last (lowest) similarity read for this part
+    scores = {}
+    for faq_id, parts in best.items():
+        total = sum(weight * parts.get(part, floor.get(part, 0.0)) for part, weight in weights.items())
+        scores[faq_id] = (total, text_of[faq_id])
+    return scores
 
 
 def _faq_terms(language: str) -> tuple[dict[int, set[str]], Counter]:

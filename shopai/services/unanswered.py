@@ -35,10 +35,14 @@ class QuestionGroup:
 
 
 def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
-    threshold = shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"]
+    from shopai.services.assistant import confidence_threshold
+
+    unsure = Q(handoff=True)
+    for language in FAQ.Language.values:
+        unsure |= Q(language=language, confidence__lt=confidence_threshold(language))
     return (
         Exchange.objects.filter(created_at__gte=timezone.now() - timedelta(days=days), faq__isnull=True)
-        .filter(Q(handoff=True) | Q(confidence__lt=threshold))
+        .filter(unsure)
         .exclude(handoff_reason__in=NOT_A_GAP)
         .exclude(intent="order_status")
         .exclude(question_embedding__isnull=True)
