@@ -180,19 +180,21 @@ def fit_calibration(judged: list[Judged]) -> dict[str, dict[str, float]]:
 
 
 def choose_threshold(
-    judged: list[Judged], *, weights: dict[str, dict[str, float]] | None = None, out_of_scope_handoff: float = 0.95
+    judged: list[Judged], *, weights: dict[str, dict[str, float]] | None = None, out_of_scope_handoff: float = 0.97
 ) -> dict[str, float]:
     """Per language, the lowest threshold that hands off at least this share of its out-of-scope
-    questions (0.95 where a language has none)."""
+    questions (0.95 where a language has none). The target is above the 95 % a shop wants
+    because a threshold placed on one set of such questions hands off fewer of the next
+    (0.95 on 30 development questions gave 0.92 on 100 new ones)."""
     chosen = {}
     for language in sorted({item.language for item in judged}):
         own = (weights or {}).get(language)
         outside = [item for item in judged if not item.in_scope and item.language == language]
         chosen[language] = 0.95
-        for threshold in np.arange(0.05, 0.96, 0.01):
+        for threshold in np.arange(0.05, 0.991, 0.005):
             rate = sum(not item.answered_at(threshold, own) for item in outside) / max(len(outside), 1)
             if outside and rate >= out_of_scope_handoff:
-                chosen[language] = round(float(threshold), 2)
+                chosen[language] = round(float(threshold), 3)
                 break
     return chosen
 
