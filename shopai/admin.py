@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from shopai import stats
 from shopai.backends import get_embedding_backend
 from shopai.models import FAQ, Exchange, ProductEmbedding, RecommenderSettings
-from shopai.services import embeddings, faqs, rec_settings, unanswered
+from shopai.services import embeddings, faq_phrasings, faqs, rec_settings, unanswered
 
 
 @admin.register(ProductEmbedding)
@@ -144,8 +144,27 @@ class FAQAdmin(admin.ModelAdmin):
     list_display = ("question", "language", "is_published", "answered_count", "updated_at")
     list_filter = ("is_published", "language")
     search_fields = ("question", "answer")
-    actions = ["publish", "unpublish", "re_embed"]
-    readonly_fields = ("created_at", "updated_at")
+    actions = ["publish", "unpublish", "re_embed", "accept_phrasings", "discard_phrasings"]
+    readonly_fields = ("suggested_phrasings", "created_at", "updated_at")
+    exclude = ("suggested_alternatives", "suggested_for")
+
+    @admin.display(description="suggested phrasings (not used until accepted)")
+    def suggested_phrasings(self, obj):
+        if not obj.suggested_alternatives:
+            return "–"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((t,) for t in obj.suggested_alternatives))
+        )
+
+    @admin.action(description="Accept the suggested phrasings of selected FAQs", permissions=["change"])
+    def accept_phrasings(self, request, queryset):
+        added = sum(faq_phrasings.accept(faq) for faq in queryset.exclude(suggested_alternatives=[]))
+        self.message_user(request, ngettext("%d phrasing accepted.", "%d phrasings accepted.", added) % added)
+
+    @admin.action(description="Discard the suggested phrasings of selected FAQs", permissions=["change"])
+    def discard_phrasings(self, request, queryset):
+        dropped = sum(faq_phrasings.discard(faq) for faq in queryset.exclude(suggested_alternatives=[]))
+        self.message_user(request, ngettext("%d phrasing discarded.", "%d phrasings discarded.", dropped) % dropped)
 
     @admin.display(description="times used")
     def answered_count(self, obj):

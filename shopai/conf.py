@@ -73,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
         # Product questions: below this share of the question's meaning found in the product's
         # own text, a colleague is asked instead.
         "PRODUCT_CONFIDENCE_THRESHOLD": 0.55,
+        # Opt-in: after an FAQ is saved, the GENERATION backend BACKEND suggests COUNT other ways to ask
+        # it; staff accept or discard them in admin (only accepted ones are used). 0 = off.
+        "PHRASINGS": {"COUNT": 0, "BACKEND": "default"},
         "TOP_K": 3,
         "MAX_QUESTION_LENGTH": 1000,
         # Sentiment score at or below which the shopper is handed to a human at once.

@@ -100,6 +100,10 @@ class FAQ(models.Model):
         default=list, blank=True, help_text="Other ways shoppers ask the same question (a JSON list of strings)."
     )
     is_published = models.BooleanField(default=True, db_index=True)
+    # Phrasings a language model suggested (ASSISTANT["PHRASINGS"], off by default). They are not
+    # used until staff accept them in admin, which moves them into ``alternatives``.
+    suggested_alternatives = models.JSONField(default=list, blank=True)
+    suggested_for = models.CharField(max_length=64, blank=True, help_text="Hash of the texts they were made for.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from shopai.conf import get_product_model, is_product_model
 from shopai.models import FAQ, RecommenderSettings
-from shopai.services import embeddings, events, faqs, rec_settings
+from shopai.services import embeddings, events, faq_phrasings, faqs, rec_settings
 
 
 def product_loaded(sender, instance, **kwargs):
@@ -51,6 +51,7 @@ def product_deleted(sender, instance, using="default", **kwargs):
 def faq_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         faqs.schedule_faq_embedding(faq_id=instance.pk)
+        faq_phrasings.schedule(instance)
 
 
 @receiver(post_save, sender=RecommenderSettings, dispatch_uid="shopai_recommender_settings_saved")

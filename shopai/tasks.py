@@ -65,6 +65,22 @@ def embed_faqs_task(self, faq_ids: list[int]) -> dict:
 
 @shared_task(
     bind=True,
+    name="shopai.tasks.suggest_faq_phrasings",
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    max_retries=3,
+)
+def suggest_faq_phrasings_task(self, faq_id: int) -> int:
+    """Opt-in: phrasings of one FAQ suggested by the generation backend, for staff to review."""
+    from shopai.models import FAQ
+    from shopai.services import faq_phrasings
+
+    faq = FAQ.objects.filter(pk=faq_id).first()
+    return len(faq_phrasings.suggest(faq)) if faq is not None else 0
+
+
+@shared_task(
+    bind=True,
     name="shopai.tasks.update_profile",
     autoretry_for=TRANSIENT,
     retry_backoff=2,
