@@ -17,7 +17,8 @@ $(STAMP): requirements.txt
 demo: $(STAMP)
 	$(VENV)/bin/python -m config.demo
 
-test: $(STAMP)
+# The import contracts (pyproject.toml [tool.importlinter]) and ruff run before the tests.
+test: lint
 	$(VENV)/bin/python -m pytest
 
 # The benchmark suite: quick by default; `make bench ARGS=--full` for the 20k/100k runs.
@@ -26,6 +27,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 services-stop: $(STAMP)
 	$(VENV)/bin/python -m config.embedded stop

@@ -85,7 +85,7 @@ def prepare(workdir: Path) -> dict:
 
     from django.db import connections
 
-    from shopai.conf import get_product_adapter
+    from shopai.adapters import get_product_adapter
 
     pks = list(get_product_adapter().get_searchable_queryset().order_by("pk").values_list("pk", flat=True))
     step = max(1, len(pks) // SIMILAR_PRODUCTS)

@@ -20,8 +20,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from shopai.adapters import get_product_adapter  # noqa: E402
 from shopai.backends.generation import LlamaCppBackend  # noqa: E402
-from shopai.conf import get_product_adapter  # noqa: E402
 from shopai.services.copy import (  # noqa: E402
     CopyRequest,
     build_messages,

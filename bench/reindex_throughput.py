@@ -227,7 +227,7 @@ def run_dataset(
     from django.contrib.contenttypes.models import ContentType
     from tqdm import tqdm
 
-    from shopai.conf import get_product_adapter
+    from shopai.adapters import get_product_adapter
     from shopai.models import ProductEmbedding
     from shopai.services.embeddings import reindex_products
     from store.catalog_import import import_catalog

@@ -529,7 +529,7 @@ def measure_set(
 
 
 def run_size(n: int, *, quick: bool, model_name: str, default_ef: int, search_k: int) -> dict:
-    from shopai.conf import get_product_adapter
+    from shopai.adapters import get_product_adapter
     from shopai.selectors import filter_products
 
     queries_per_set = 100 if quick else 200

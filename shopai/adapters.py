@@ -10,8 +10,47 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
+from django.utils.module_loading import import_string
 
-from .conf import get_product_model, shopai_settings
+from .conf import shopai_settings
+
+
+def get_product_model():
+    """The host's product model, from SHOPAI["PRODUCT_MODEL"]."""
+    label = shopai_settings.PRODUCT_MODEL
+    if not label:
+        raise ImproperlyConfigured('Set SHOPAI["PRODUCT_MODEL"] to your product model, e.g. "store.Product".')
+    try:
+        return apps.get_model(label, require_ready=False)
+    except (ValueError, LookupError) as exc:
+        raise ImproperlyConfigured(
+            f'SHOPAI["PRODUCT_MODEL"] refers to {label!r}, which is not an installed model '
+            '(use the form "app_label.ModelName").'
+        ) from exc
+
+
+def is_product_model(model: type) -> bool:
+    label = shopai_settings.PRODUCT_MODEL
+    return bool(label) and model._meta.label_lower == str(label).lower()
+
+
+def get_order_adapter():
+    """The adapter that looks up a shopper's orders (SHOPAI["ORDER_ADAPTER"])."""
+    path = shopai_settings.ORDER_ADAPTER
+    try:
+        return import_string(path)()
+    except ImportError as exc:
+        raise ImproperlyConfigured(f'SHOPAI["ORDER_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
+
+
+def get_product_adapter():
+    """The adapter instance chosen by SHOPAI["PRODUCT_ADAPTER"]."""
+    path = shopai_settings.PRODUCT_ADAPTER
+    try:
+        adapter_class = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f'SHOPAI["PRODUCT_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
+    return adapter_class()
 
 
 def resolve_path(obj: Any, path: str) -> Any:

@@ -12,7 +12,8 @@ from django.db.utils import DatabaseError
 
 @checks.register()
 def check_product_model(app_configs=None, **kwargs):
-    from .conf import get_product_model, shopai_settings
+    from .adapters import get_product_model
+    from .conf import shopai_settings
 
     try:
         model = get_product_model()

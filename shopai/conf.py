@@ -1,14 +1,14 @@
-"""The ``SHOPAI`` settings dict: defaults merged lazily, reloaded on ``setting_changed``."""
+"""The ``SHOPAI`` settings dict: defaults merged lazily, reloaded on ``setting_changed``.
+
+Settings only: this module imports nothing else of shopai (the loaders of the host's models and
+adapters live in ``shopai.adapters``; ``ShopAIConfig.ready`` connects the reload).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
     # "app_label.ModelName" of the shop's product model.
@@ -253,56 +253,3 @@ class ShopAISettings:
 
 
 shopai_settings = ShopAISettings()
-
-
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SHOPAI":
-        shopai_settings.reload()
-        from shopai import backends, receivers
-        from shopai.services import embeddings, events
-
-        backends.reset()
-        embeddings.text_attnames.cache_clear()  # PRODUCT_TEXT_FIELDS may have changed
-        events.order_senders.cache_clear()  # ORDER_MODEL / ORDER_FIELDS may have changed
-        receivers.connect_product_loaded()  # PRODUCT_MODEL may have changed
-
-
-setting_changed.connect(_reload)
-
-
-def get_product_model():
-    """The host's product model, from SHOPAI["PRODUCT_MODEL"]."""
-    label = shopai_settings.PRODUCT_MODEL
-    if not label:
-        raise ImproperlyConfigured('Set SHOPAI["PRODUCT_MODEL"] to your product model, e.g. "store.Product".')
-    try:
-        return apps.get_model(label, require_ready=False)
-    except (ValueError, LookupError) as exc:
-        raise ImproperlyConfigured(
-            f'SHOPAI["PRODUCT_MODEL"] refers to {label!r}, which is not an installed model '
-            '(use the form "app_label.ModelName").'
-        ) from exc
-
-
-def is_product_model(model: type) -> bool:
-    label = shopai_settings.PRODUCT_MODEL
-    return bool(label) and model._meta.label_lower == str(label).lower()
-
-
-def get_order_adapter():
-    """The adapter that looks up a shopper's orders (SHOPAI["ORDER_ADAPTER"])."""
-    path = shopai_settings.ORDER_ADAPTER
-    try:
-        return import_string(path)()
-    except ImportError as exc:
-        raise ImproperlyConfigured(f'SHOPAI["ORDER_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
-
-
-def get_product_adapter():
-    """The adapter instance chosen by SHOPAI["PRODUCT_ADAPTER"]."""
-    path = shopai_settings.PRODUCT_ADAPTER
-    try:
-        adapter_class = import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f'SHOPAI["PRODUCT_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
-    return adapter_class()

@@ -1,10 +1,13 @@
 """Signal receivers: they only schedule work, after the transaction commits."""
 
 from django.contrib.auth.signals import user_logged_in
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from shopai.conf import get_product_model, is_product_model
+from shopai import backends
+from shopai.adapters import get_product_model, is_product_model
+from shopai.conf import shopai_settings
 from shopai.models import FAQ, RecommenderSettings
 from shopai.services import embeddings, events, faq_phrasings, faqs, rec_settings
 
@@ -76,3 +79,15 @@ def order_changed(sender, instance, raw=False, using="default", **kwargs):
     order_pk = events.order_pk_for(sender, instance)
     if order_pk is not None:
         events.schedule_order_sync(order_pk=order_pk, using=using)
+
+
+@receiver(setting_changed, dispatch_uid="shopai_settings_changed")
+def settings_changed(*, setting: str, **kwargs):
+    """SHOPAI changed (tests, override_settings): forget everything cached from it."""
+    if setting != "SHOPAI":
+        return
+    shopai_settings.reload()
+    backends.reset()
+    embeddings.text_attnames.cache_clear()  # PRODUCT_TEXT_FIELDS may have changed
+    events.order_senders.cache_clear()  # ORDER_MODEL / ORDER_FIELDS may have changed
+    connect_product_loaded()  # PRODUCT_MODEL may have changed

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from shopai.adapters import content_hash
+from shopai.adapters import content_hash, get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter
 from shopai.models import ProductEmbedding
 from shopai.services import embeddings
 

@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
+from shopai.adapters import get_product_adapter
 from shopai.checks import check_product_model
-from shopai.conf import get_product_adapter
 from shopai.models import ProductEmbedding
 from shopai.services import embeddings
 from tests.brokers import broker_client, queued_product_batches

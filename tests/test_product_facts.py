@@ -2,7 +2,7 @@
 
 import pytest
 
-from shopai.conf import get_product_adapter
+from shopai.adapters import get_product_adapter
 
 pytestmark = pytest.mark.django_db
 

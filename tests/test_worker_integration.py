@@ -19,8 +19,7 @@ from django.db import connection, transaction
 
 from config.embedded import redis_socket_path
 from shopai import stats
-from shopai.adapters import content_hash
-from shopai.conf import get_product_adapter
+from shopai.adapters import content_hash, get_product_adapter
 from shopai.models import ProductEmbedding
 from shopai.services import embeddings
 from shopai.tasks import sweep_stale_embeddings

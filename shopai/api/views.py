@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
 from shopai.api.serializers import (
     AskResponseSerializer,
@@ -29,7 +30,7 @@ from shopai.api.throttling import (
     RecommendationThrottle,
     SearchThrottle,
 )
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.services.assistant import answer_question, record_feedback
 from shopai.services.events import VISITOR_KEY, record_event
 from shopai.services.recommend import recommend_for_user, similar_products

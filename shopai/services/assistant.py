@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from django.urls import NoReverseMatch, reverse
 
+from shopai.adapters import get_order_adapter
 from shopai.backends import get_backend
 from shopai.backends.sentiment import Sentiment
-from shopai.conf import get_order_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.language import detect_language
 from shopai.models import Exchange
 from shopai.redaction import redact

@@ -17,8 +17,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from shopai.adapters import get_product_adapter
 from shopai.backends import get_backend
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.models import GeneratedCopy, GenerationJob
 
 logger = logging.getLogger(__name__)

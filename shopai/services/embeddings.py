@@ -17,9 +17,9 @@ from django.db.models import CharField, Exists, Expression, OuterRef, Q
 from django.db.models.functions import Cast
 
 from shopai import stats
-from shopai.adapters import content_hash
+from shopai.adapters import content_hash, get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.language import keyword_text
 from shopai.models import ProductEmbedding
 from shopai.selectors import forget_keyword_totals

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.adapters import get_product_adapter
+from shopai.conf import shopai_settings
 from shopai.models import Event
 
 KINDS = {choice.value for choice in Event.Kind}

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from shopai.adapters import resolve_path
-from shopai.conf import get_order_adapter, shopai_settings
+from shopai.adapters import get_order_adapter, resolve_path
+from shopai.conf import shopai_settings
 from shopai.models import Event, UserProfile
 from shopai.services.on_commit import CommitBatch
 

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.adapters import get_product_adapter
+from shopai.conf import shopai_settings
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
 from shopai.services import experiment_stats
 from shopai.services.events import VISITOR_KEY

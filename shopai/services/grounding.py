@@ -1728,6 +1728,6 @@ def _brand_shaped(word: str) -> bool:
 
 def check_product_text(product, draft: str, *, language: str | None = None) -> GroundingResult:
     """``check_text`` against the product's facts (``ProductAdapter.get_facts``)."""
-    from shopai.conf import get_product_adapter
+    from shopai.adapters import get_product_adapter
 
     return check_text(draft, get_product_adapter().get_facts(product), language=language)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from shopai.conf import get_product_adapter
+from shopai.adapters import get_product_adapter
 from shopai.language import split_sentences
 from shopai.services.faqs import assistant_backend
 from shopai.services.search import search_products

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
 
 

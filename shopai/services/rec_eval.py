@@ -32,7 +32,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.functions import TruncDate
 
-from shopai.conf import DEFAULTS, get_product_adapter, shopai_settings
+from shopai.adapters import get_product_adapter
+from shopai.conf import DEFAULTS, shopai_settings
 from shopai.models import Event
 from shopai.selectors import popularity
 from shopai.services.event_import import KINDS, EventFileError, _timestamp

@@ -22,8 +22,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
 from shopai.selectors import co_purchases, events_before, filter_products, nearest_products, popularity
 from shopai.services.profiles import interest_vector, product_vectors, recent_events

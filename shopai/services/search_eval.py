@@ -14,8 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.conf import shopai_settings
 from shopai.language import detect_language
 
 REFERENCE = "bm25"

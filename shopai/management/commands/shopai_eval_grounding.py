@@ -10,7 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shopai.conf import get_product_adapter, shopai_settings
+from shopai.adapters import get_product_adapter
+from shopai.conf import shopai_settings
 from shopai.language import detect_language
 from shopai.services.grounding import Flag, check_text
 

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.conf import get_product_adapter
 from shopai.services import embeddings
 
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from shopai.conf import get_order_adapter
+from shopai.adapters import get_order_adapter
 from shopai.services.events import sync_order_purchases
 
 
