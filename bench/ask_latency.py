@@ -665,9 +665,10 @@ def breakdown(calls: int) -> dict:
 
     from django.db import connection
 
+    from shopai.assistant import answers as assistant
+    from shopai.assistant import products_qa
+    from shopai.assistant.intents import IntentClassifier
     from shopai.backends import get_backend, get_embedding_backend
-    from shopai.services import assistant, products_qa
-    from shopai.services.intents import IntentClassifier
 
     e5 = assistant.assistant_backend()
     minilm = get_embedding_backend("default")

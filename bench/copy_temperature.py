@@ -22,7 +22,7 @@ django.setup()
 
 from shopai.adapters import get_product_adapter  # noqa: E402
 from shopai.backends.generation import LlamaCppBackend  # noqa: E402
-from shopai.services.copy import (  # noqa: E402
+from shopai.studio.copy import (  # noqa: E402
     CopyRequest,
     build_messages,
     drop_echoed_facts,

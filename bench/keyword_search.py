@@ -60,7 +60,7 @@ def previous_keyword(*, query: str, products, model_name: str, k: int) -> list[t
     from django.db.models import CharField
     from django.db.models.functions import Cast
 
-    from shopai.language import keyword_terms
+    from shopai.core.language import keyword_terms
 
     previous_stopwords = frozenset(
         "the and for you your with that this are was can any some something anything thing things what which "
@@ -122,9 +122,9 @@ def main() -> None:
 
     from shopai.backends import get_embedding_backend
     from shopai.conf import DEFAULTS
-    from shopai.language import keyword_terms
-    from shopai.services.embeddings import rebuild_keywords
-    from shopai.services.search import search_products
+    from shopai.core.language import keyword_terms
+    from shopai.search.embeddings import rebuild_keywords
+    from shopai.search.hybrid import search_products
 
     call_command("migrate", interactive=False, verbosity=0)
     override_settings(

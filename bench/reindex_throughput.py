@@ -1,7 +1,7 @@
 """Bulk reindex throughput (products/s): import a catalogue, then re-embed every product.
 
 Runs the real path — ``store.catalog_import.import_catalog`` then
-``shopai.services.embeddings.reindex_products(everything=True)`` with shopai's default
+``shopai.search.embeddings.reindex_products(everything=True)`` with shopai's default
 embedding backend (``--embeddings shopai``: MiniLM on ONNX Runtime int8) or the demo shop's
 (``--embeddings demo``: multilingual-e5) — in a database of its own
 (``shopai_bench`` on the embedded server) and with a private Redis, so neither the
@@ -229,7 +229,7 @@ def run_dataset(
 
     from shopai.adapters import get_product_adapter
     from shopai.models import ProductEmbedding
-    from shopai.services.embeddings import reindex_products
+    from shopai.search.embeddings import reindex_products
     from store.catalog_import import import_catalog
     from store.models import Product
 

@@ -14,7 +14,7 @@ receivers too, since post_init runs on every product instance a page or an API c
 
 (b) Unchanged re-saves with a real Celery worker (``celery -A config worker -Q embeddings --pool solo``)
 consuming the embeddings queue; model calls are counted twice: shopai's own counters
-(``shopai.stats``: texts_embedded / unchanged, kept in Redis) and a counting wrapper around the
+(``shopai.core.counters``: texts_embedded / unchanged, kept in Redis) and a counting wrapper around the
 configured embedding backend in the worker (every ``_encode`` call increments a Redis key). Three parts:
 full instances (the receiver sees the text is unchanged: no task); instances loaded with
 ``.defer("description")`` (text state unknown: a task per save, the worker's hash check must find
@@ -368,7 +368,7 @@ def wait_until(condition, timeout: float) -> float | None:
 
 
 def snapshot() -> dict:
-    from shopai import stats
+    from shopai.core import counters as stats
 
     return {"stats": stats.read(), "model": model_counts(), "queued": reindex_throughput.queued_messages()}
 
@@ -391,7 +391,7 @@ def tasks_finished(before: dict) -> int:
 def resaves_with_worker(workdir: Path, count: int) -> dict:
     from django.db import transaction
 
-    from shopai.services import embeddings
+    from shopai.search import embeddings
     from store.models import Product
 
     outdated = embeddings.products_needing_embedding() + embeddings.products_with_changed_text()
@@ -443,7 +443,7 @@ def resaves_with_worker(workdir: Path, count: int) -> dict:
         saves_done = time.perf_counter()
 
         def b2_done() -> bool:
-            from shopai import stats
+            from shopai.core import counters as stats
 
             return stats.read()["unchanged"] - before["stats"]["unchanged"] >= published[0] and idle()
 
@@ -513,8 +513,8 @@ def figures_of(a: dict, reads: dict, b: dict) -> list[dict]:
         add(f"unchanged re-saves ({label})", b[part]["resaves"], "saves")
         add(f"tasks published ({label})", b[part]["tasks_published"], "tasks")
         add(f"model calls ({label})", b[part]["model_calls"], "calls")
-        add(f"texts embedded ({label}, shopai.stats)", b[part]["texts_embedded"], "texts")
-        add(f"texts found unchanged by the worker ({label}, shopai.stats)", b[part]["unchanged"], "texts")
+        add(f"texts embedded ({label}, shopai.core.counters)", b[part]["texts_embedded"], "texts")
+        add(f"texts found unchanged by the worker ({label}, shopai.core.counters)", b[part]["unchanged"], "texts")
     if b["deferred_instances"]["worker_tasks_per_second"] is not None:
         add("worker no-op tasks (hash unchanged)", b["deferred_instances"]["worker_tasks_per_second"], "tasks/s")
     add("control rename + undo: texts embedded", b["control_rename"]["texts_embedded"], "texts")

@@ -10,10 +10,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
-from shopai import stats
+from shopai.assistant import faqs, unanswered
+from shopai.assistant import phrasings as faq_phrasings
 from shopai.backends import get_embedding_backend
+from shopai.core import counters as stats
 from shopai.models import FAQ, Exchange, ProductEmbedding, RecommenderSettings
-from shopai.services import embeddings, faq_phrasings, faqs, rec_settings, unanswered
+from shopai.recommendations import tuned_settings as rec_settings
+from shopai.search import embeddings
 
 
 @admin.register(ProductEmbedding)

@@ -14,8 +14,8 @@ from django.utils.translation import ngettext
 
 from shopai.conf import shopai_settings
 from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
-from shopai.services import copy as copy_service
-from shopai.services import experiments, segments
+from shopai.studio import copy as copy_service
+from shopai.studio import experiments, segments
 
 
 class CopyForm(forms.Form):

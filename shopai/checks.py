@@ -82,7 +82,7 @@ E007 = "shopai.E007"
 @checks.register()
 def check_search_settings(app_configs=None, **kwargs):
     from .conf import shopai_settings
-    from .services.search import FUSIONS
+    from .search.hybrid import FUSIONS
 
     search = shopai_settings.SEARCH
     problems = []
@@ -115,7 +115,7 @@ def check_search_settings(app_configs=None, **kwargs):
 @checks.register()
 def check_recommendation_settings(app_configs=None, **kwargs):
     from .conf import shopai_settings
-    from .services.rec_settings import TUNABLE, override_errors
+    from .recommendations.tuned_settings import TUNABLE, override_errors
 
     config = shopai_settings.RECOMMENDATIONS
     return [

@@ -160,7 +160,7 @@ DEFAULTS: dict[str, Any] = {
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,
     "QUEUES": {"embeddings": "embeddings", "generation": "generation"},
-    # Keyword search and how it is fused with vector search (shopai.services.search). Chosen on the
+    # Keyword search and how it is fused with vector search (shopai.search.hybrid). Chosen on the
     # dev splits of eval/search (Magento Luma and DummyJSON catalogues, pooled blind judgements).
     "SEARCH": {
         # Postgres text search configuration: stemming and stop words ("english", "german", ...;

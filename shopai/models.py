@@ -120,7 +120,7 @@ class FAQ(models.Model):
         """(kind, text) pairs: the question, each alternative phrasing, question and answer
         together ("qa"), and each sentence of the answer. A plain FAQ has one phrasing per entry,
         so the answer's own words carry much of what a shopper may ask (docs/assistant.md)."""
-        from shopai.language import split_sentences
+        from shopai.core.language import split_sentences
 
         question, answer = self.question.strip(), self.answer.strip()
         pairs = [("question", question)]

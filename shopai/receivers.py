@@ -7,9 +7,13 @@ from django.dispatch import receiver
 
 from shopai import backends
 from shopai.adapters import get_product_model, is_product_model
+from shopai.assistant import faqs
+from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
 from shopai.models import FAQ, RecommenderSettings
-from shopai.services import embeddings, events, faq_phrasings, faqs, rec_settings
+from shopai.recommendations import events
+from shopai.recommendations import tuned_settings as rec_settings
+from shopai.search import embeddings
 
 
 def product_loaded(sender, instance, **kwargs):

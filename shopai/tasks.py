@@ -8,8 +8,9 @@ from dataclasses import asdict
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
+from shopai.assistant import faqs
 from shopai.backends import BackendError
-from shopai.services import embeddings, faqs
+from shopai.search import embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ def embed_faqs_task(self, faq_ids: list[int]) -> dict:
 )
 def suggest_faq_phrasings_task(self, faq_id: int) -> int:
     """Opt-in: phrasings of one FAQ suggested by the generation backend, for staff to review."""
+    from shopai.assistant import phrasings as faq_phrasings
     from shopai.models import FAQ
-    from shopai.services import faq_phrasings
 
     faq = FAQ.objects.filter(pk=faq_id).first()
     return len(faq_phrasings.suggest(faq)) if faq is not None else 0
@@ -90,7 +91,7 @@ def update_profile_task(self, user_id: int) -> int:
     """Rebuild one shopper's interest vector (debounced by services.events)."""
     from django.core.cache import cache
 
-    from shopai.services.profiles import rebuild_profile
+    from shopai.recommendations.profiles import rebuild_profile
 
     cache.delete(f"shopai:profile-pending:{user_id}")
     profile = rebuild_profile(user_id=user_id)
@@ -108,7 +109,7 @@ def update_profile_task(self, user_id: int) -> int:
 def generate_copy_task(self, job_id: int) -> dict:
     """Drafts for a copy job (generation queue); a retry continues where the last try stopped."""
     from shopai.models import GenerationJob
-    from shopai.services.copy import run_job
+    from shopai.studio.copy import run_job
 
     try:
         job = run_job(job_id)
@@ -130,6 +131,6 @@ def generate_copy_task(self, job_id: int) -> dict:
 def write_campaign_task(self, segment_id: int, tone: str = "friendly", language: str = "en") -> int:
     """Campaign copy for one segment (generation queue); returns the campaign's id."""
     from shopai.models import Segment
-    from shopai.services.segments import write_campaign
+    from shopai.studio.segments import write_campaign
 
     return write_campaign(Segment.objects.get(pk=segment_id), tone=tone, language=language).pk

@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from shopai.api.exceptions import first_error_message
 from shopai.api.serializers import SearchQuerySerializer
-from shopai.services.search import search_products
+from shopai.search.hybrid import search_products
 
 
 def search(request):

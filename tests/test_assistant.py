@@ -210,7 +210,7 @@ def test_cancel_and_return_requests_get_the_next_step_and_a_link(client, assista
 
 
 def test_product_questions_are_answered_from_the_products_own_text(client, assistant, make_product):
-    from shopai.services.embeddings import embed_products
+    from shopai.search.embeddings import embed_products
 
     jacket = make_product(
         name="Chaz Kangaroo Hoodie",
@@ -228,7 +228,7 @@ def test_product_questions_are_answered_from_the_products_own_text(client, assis
 
 
 def test_a_product_question_its_text_does_not_answer_goes_to_a_human(client, assistant, make_product):
-    from shopai.services.embeddings import embed_products
+    from shopai.search.embeddings import embed_products
 
     hoodie = make_product(
         name="Chaz Kangaroo Hoodie",

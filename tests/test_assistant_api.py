@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from shopai.assistant.faqs import embed_faqs
 from shopai.models import FAQ, Exchange
-from shopai.services.faqs import embed_faqs
 
 pytestmark = pytest.mark.django_db
 

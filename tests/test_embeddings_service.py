@@ -6,7 +6,7 @@ import pytest
 from shopai.adapters import content_hash, get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.models import ProductEmbedding
-from shopai.services import embeddings
+from shopai.search import embeddings
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from shopai.services.experiment_stats import (
+from shopai.studio.experiment_stats import (
     CONTROL_BETTER,
     NO_DIFFERENCE,
     NOT_ENOUGH_DATA,

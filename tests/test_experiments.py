@@ -8,7 +8,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
-from shopai.services import experiments
+from shopai.studio import experiments
 
 pytestmark = pytest.mark.django_db
 

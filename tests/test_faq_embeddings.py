@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from django.db import transaction
 
+from shopai.assistant.faqs import assistant_backend, embed_faqs, faqs_needing_embedding, retrieve_faqs
 from shopai.models import FAQ, FAQEmbedding
-from shopai.services.faqs import assistant_backend, embed_faqs, faqs_needing_embedding, retrieve_faqs
 from tests.brokers import broker_client
 
 

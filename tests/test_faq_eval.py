@@ -8,8 +8,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from shopai.assistant.answers import calibration_for, confidence_from, confidence_threshold
 from shopai.models import FAQ, Exchange
-from shopai.services.assistant import calibration_for, confidence_from, confidence_threshold
 
 pytestmark = pytest.mark.django_db
 

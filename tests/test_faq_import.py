@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from shopai.adapters import content_hash
+from shopai.assistant.faqs import assistant_backend
 from shopai.models import FAQ, FAQEmbedding
-from shopai.services.faqs import assistant_backend
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
+from shopai.assistant import phrasings as faq_phrasings
+from shopai.assistant.faqs import embed_faqs
 from shopai.backends import get_backend
 from shopai.models import FAQ, FAQEmbedding
-from shopai.services import faq_phrasings
-from shopai.services.faqs import embed_faqs
 from tests.brokers import broker_client
 
 pytestmark = pytest.mark.django_db

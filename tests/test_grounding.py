@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from shopai.services.grounding import Flag, GroundingResult, check_product_text, check_text
+from shopai.studio.grounding import Flag, GroundingResult, check_product_text, check_text
 
 JACKET = """Drizzle Packable Rain Jacket
 Outdoor / Jackets

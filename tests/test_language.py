@@ -2,7 +2,7 @@
 
 import pytest
 
-from shopai.language import detect_language, split_sentences
+from shopai.core.language import detect_language, split_sentences
 
 
 @pytest.mark.parametrize(

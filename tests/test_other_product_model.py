@@ -6,7 +6,7 @@ from django.db import transaction
 from shopai.adapters import get_product_adapter
 from shopai.checks import check_product_model
 from shopai.models import ProductEmbedding
-from shopai.services import embeddings
+from shopai.search import embeddings
 from tests.brokers import broker_client, queued_product_batches
 from tests.testapp.models import Gadget, Maker
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.core.cache import cache
 
-from shopai import stats
-from shopai.services import embeddings
+from shopai.core import counters as stats
+from shopai.search import embeddings
 from store.models import Category, ProductView
 from tests.brokers import broker_client, queued_product_batches
 

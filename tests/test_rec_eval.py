@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from shopai.models import Event
-from shopai.services import embeddings
-from shopai.services.rec_eval import DEV_SPLITS, bootstrap, held_out, metrics, read_events, splits
+from shopai.recommendations.evaluation import DEV_SPLITS, bootstrap, held_out, metrics, read_events, splits
+from shopai.search import embeddings
 
 pytestmark = pytest.mark.django_db
 

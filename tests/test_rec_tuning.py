@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from shopai.models import Event, RecommenderSettings
-from shopai.services import embeddings
+from shopai.search import embeddings
 
 pytestmark = pytest.mark.django_db
 RECS = "/api/shopai/recommendations"

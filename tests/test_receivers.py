@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from shopai.models import ProductEmbedding
-from shopai.services import embeddings
+from shopai.search import embeddings
 from shopai.tasks import sweep_stale_embeddings
 from tests.brokers import broker_client, broker_stopped, queued_product_batches
 

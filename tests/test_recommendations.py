@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from shopai.models import Event, UserProfile
-from shopai.services import embeddings
-from shopai.services.events import erase_shopper_data, record_event
-from shopai.services.profiles import rebuild_profile
-from shopai.services.recommend import recommend_for_user
+from shopai.recommendations.events import erase_shopper_data, record_event
+from shopai.recommendations.profiles import rebuild_profile
+from shopai.recommendations.recommenders import recommend_for_user
+from shopai.search import embeddings
 from tests.brokers import broker_client
 
 pytestmark = pytest.mark.django_db
@@ -228,7 +228,7 @@ def test_bought_together_comes_from_shared_baskets(shop, django_user_model):
     record_event(kind="purchase", user=loner, product_pk=shop["tent"].pk, when=now - timedelta(days=3))
     record_event(kind="purchase", user=loner, product_pk=shop["pan"].pk, when=now)  # another day: not together
 
-    from shopai.services.recommend import bought_together
+    from shopai.recommendations.recommenders import bought_together
 
     together = bought_together(product=shop["tent"], k=3)
 

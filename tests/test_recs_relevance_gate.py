@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shopai.services.rec_eval import BASELINES, IN_FORCE, SPLITS, evaluate
+from shopai.recommendations.evaluation import BASELINES, IN_FORCE, SPLITS, evaluate
 from store.catalog_import import import_catalog
 
 ROOT = Path(__file__).resolve().parents[1]

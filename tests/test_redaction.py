@@ -2,7 +2,7 @@
 
 import pytest
 
-from shopai.redaction import REDACTION_TOKENS, redact
+from shopai.core.redaction import REDACTION_TOKENS, redact
 
 VISA = "4111 1111 1111 1111"
 MASTERCARD = "5500-0000-0000-0004"

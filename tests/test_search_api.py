@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from shopai.services import embeddings
+from shopai.search import embeddings
 
 pytestmark = pytest.mark.django_db
 

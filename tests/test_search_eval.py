@@ -9,8 +9,8 @@ import math
 import pytest
 from django.core.management import CommandError, call_command
 
-from shopai.services import embeddings
-from shopai.services.search_eval import ndcg
+from shopai.search import embeddings
+from shopai.search.evaluation import ndcg
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from shopai.services import embeddings
-from shopai.services.search import fuse, search_products
+from shopai.search import embeddings
+from shopai.search.hybrid import fuse, search_products
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from shopai.services.search import search_products
+from shopai.search.hybrid import search_products
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

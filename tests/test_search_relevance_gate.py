@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from shopai.services.embeddings import reindex_products
-from shopai.services.search_eval import evaluate, read_judgements
+from shopai.search.embeddings import reindex_products
+from shopai.search.evaluation import evaluate, read_judgements
 from store.catalog_import import import_catalog
 
 ROOT = Path(__file__).resolve().parents[1]

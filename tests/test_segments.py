@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shopai.models import Campaign, Segment
-from shopai.services import embeddings
-from shopai.services.events import record_event
-from shopai.services.profiles import rebuild_profile
-from shopai.services.segments import SegmentError, apply_rule, build_clusters, write_campaign
+from shopai.recommendations.events import record_event
+from shopai.recommendations.profiles import rebuild_profile
+from shopai.search import embeddings
+from shopai.studio.segments import SegmentError, apply_rule, build_clusters, write_campaign
 
 pytestmark = pytest.mark.django_db
 

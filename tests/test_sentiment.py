@@ -138,7 +138,7 @@ def test_analysers_are_created_once_per_backend_even_under_threads():
 
 def test_importing_the_backends_loads_no_lexicon_library():
     code = (
-        "import sys; import shopai.backends.sentiment, shopai.language, shopai.redaction;"
+        "import sys; import shopai.backends.sentiment, shopai.core.language, shopai.core.redaction;"
         "print(sorted(m for m in ('vaderSentiment', 'snownlp') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -18,7 +18,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the studio test needs `pip install playwright`")
 
 from shopai.models import GeneratedCopy, GenerationJob  # noqa: E402
-from shopai.services.copy import run_job  # noqa: E402
+from shopai.studio.copy import run_job  # noqa: E402
 from tests.brokers import broker_client  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)

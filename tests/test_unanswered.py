@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from shopai.assistant.faqs import assistant_backend
+from shopai.assistant.unanswered import group_unanswered_questions
 from shopai.models import FAQ, Exchange
-from shopai.services.faqs import assistant_backend
-from shopai.services.unanswered import group_unanswered_questions
 
 pytestmark = pytest.mark.django_db
 

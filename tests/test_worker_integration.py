@@ -18,10 +18,10 @@ import pytest
 from django.db import connection, transaction
 
 from config.embedded import redis_socket_path
-from shopai import stats
 from shopai.adapters import content_hash, get_product_adapter
+from shopai.core import counters as stats
 from shopai.models import ProductEmbedding
-from shopai.services import embeddings
+from shopai.search import embeddings
 from shopai.tasks import sweep_stale_embeddings
 from tests.brokers import TEST_REDIS, broker_client, broker_stopped
 

@@ -36,7 +36,7 @@ def prepare(name: str, data_dir: Path) -> int:
     """Empty the shop, import set ``name`` and embed every product; returns the product count."""
     import reindex_throughput as bench
 
-    from shopai.services.embeddings import reindex_products
+    from shopai.search.embeddings import reindex_products
     from store.catalog_import import import_catalog
 
     bench.reset_catalogue()
@@ -56,8 +56,8 @@ def prepare(name: str, data_dir: Path) -> int:
 
 
 def evaluate(name: str, split: str | None) -> dict:
-    from shopai.services.search_eval import evaluate as run
-    from shopai.services.search_eval import read_judgements
+    from shopai.search.evaluation import evaluate as run
+    from shopai.search.evaluation import read_judgements
 
     return run(read_judgements(HERE / f"{name}_qrels.csv", split=split), k=10)
 
@@ -83,7 +83,7 @@ def grid() -> list[dict]:
 def write_unjudged(name: str, out: Path, variants: list[dict], shipped: dict) -> None:
     from django.test.utils import override_settings
 
-    from shopai.services.search_eval import MODES, api_search
+    from shopai.search.evaluation import MODES, api_search
 
     with (HERE / f"{name}_queries.csv").open(encoding="utf-8", newline="") as handle:
         queries = list(csv.DictReader(handle))

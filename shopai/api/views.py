@@ -30,11 +30,11 @@ from shopai.api.throttling import (
     RecommendationThrottle,
     SearchThrottle,
 )
+from shopai.assistant.answers import answer_question, record_feedback
 from shopai.conf import shopai_settings
-from shopai.services.assistant import answer_question, record_feedback
-from shopai.services.events import VISITOR_KEY, record_event
-from shopai.services.recommend import recommend_for_user, similar_products
-from shopai.services.search import search_products
+from shopai.recommendations.events import VISITOR_KEY, record_event
+from shopai.recommendations.recommenders import recommend_for_user, similar_products
+from shopai.search.hybrid import search_products
 
 
 class ProductSearchView(ShopAIExceptionMixin, APIView):
@@ -237,7 +237,7 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(request=CopyRequestSerializer, responses={202: dict})
     def post(self, request, product_id: str):
-        from shopai.services.copy import CopyError, CopyRequest, start_job
+        from shopai.studio.copy import CopyError, CopyRequest, start_job
 
         product = _product_or_404(product_id)
         params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
@@ -287,7 +287,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(request=CopyCheckSerializer, responses=dict)
     def post(self, request, product_id: str):
-        from shopai.services.grounding import check_text
+        from shopai.studio.grounding import check_text
 
         product = _product_or_404(product_id)
         if not isinstance(request.data, dict):
@@ -308,7 +308,7 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
     @extend_schema(responses=dict)
     def get(self, request, key: str):
         from shopai.models import Experiment
-        from shopai.services.experiments import ExperimentError, assign, visitor_id
+        from shopai.studio.experiments import ExperimentError, assign, visitor_id
 
         experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
         if experiment is None:
@@ -329,7 +329,7 @@ class ExperimentConversionView(ShopAIExceptionMixin, APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, key: str):
         from shopai.models import Experiment
-        from shopai.services.experiments import convert, visitor_id
+        from shopai.studio.experiments import convert, visitor_id
 
         experiment = Experiment.objects.filter(key=key, status=Experiment.Status.RUNNING).first()
         if experiment is None:

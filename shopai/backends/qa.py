@@ -17,7 +17,7 @@ import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
 from shopai.backends import Backend
-from shopai.language import split_sentences
+from shopai.core.language import split_sentences
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from shopai.language import split_sentences
+from shopai.core.language import split_sentences
 
 NEGATIVE = "negative"
 NEUTRAL = "neutral"

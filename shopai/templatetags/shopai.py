@@ -34,7 +34,7 @@ def shopai_chat(context):
 @register.inclusion_tag("shopai/recommendations.html", takes_context=True)
 def shopai_recommendations(context, k=8, title="Recommended for you"):
     """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call)."""
-    from shopai.services.recommend import recommend_for_user
+    from shopai.recommendations.recommenders import recommend_for_user
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -44,7 +44,7 @@ def shopai_recommendations(context, k=8, title="Recommended for you"):
 @register.inclusion_tag("shopai/recommendations.html")
 def shopai_similar(product, k=6, title="Similar products"):
     """``{% shopai_similar product k=6 %}``: products whose description means something close."""
-    from shopai.services.recommend import similar_products
+    from shopai.recommendations.recommenders import similar_products
 
     return {"items": similar_products(product=product, k=int(k)), "title": title}
 
@@ -65,7 +65,7 @@ def shopai_track(product=None, query=""):
 @register.inclusion_tag("shopai/recommendations.html")
 def shopai_bought_together(product, k=4, title="Often bought together"):
     """``{% shopai_bought_together product %}``: products shoppers bought in the same basket."""
-    from shopai.services.recommend import bought_together
+    from shopai.recommendations.recommenders import bought_together
 
     return {"items": bought_together(product=product, k=int(k)), "title": title}
 
@@ -74,8 +74,8 @@ def shopai_bought_together(product, k=4, title="Often bought together"):
 def shopai_experiment_text(context, product, field="description"):
     """``{% shopai_experiment_text product "description" as text %}``: the visitor's variant of a running
     A/B test of this product field (an impression is recorded once), else the live text."""
-    from shopai.services.copy import current_text
-    from shopai.services.experiments import ExperimentError, assign, running_for, visitor_id
+    from shopai.studio.copy import current_text
+    from shopai.studio.experiments import ExperimentError, assign, running_for, visitor_id
 
     request = context.get("request")
     experiment = running_for(product, field) if request is not None else None

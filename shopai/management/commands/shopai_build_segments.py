@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shopai.services.segments import SegmentError, build_clusters
+from shopai.studio.segments import SegmentError, build_clusters
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from tqdm import tqdm
 
+from shopai.assistant import evaluation, faqs
+from shopai.assistant.faq_import import FAQFileError, import_faqs
 from shopai.models import FAQ
-from shopai.services import evaluation, faqs
-from shopai.services.faq_import import FAQFileError, import_faqs
 
 
 class Command(BaseCommand):

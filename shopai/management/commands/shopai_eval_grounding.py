@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from shopai.adapters import get_product_adapter
 from shopai.conf import shopai_settings
-from shopai.language import detect_language
-from shopai.services.grounding import Flag, check_text
+from shopai.core.language import detect_language
+from shopai.studio.grounding import Flag, check_text
 
 REQUIRED = ("sku", "draft", "label")
 LABELS = ("faithful", "invented")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shopai.services import evaluation
+from shopai.assistant import evaluation
 
 
 class Command(BaseCommand):

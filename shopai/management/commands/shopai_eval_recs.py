@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from tqdm import tqdm
 
-from shopai.services import embeddings, evaluation
-from shopai.services.event_import import EventFileError
-from shopai.services.rec_eval import SPLITS, case_count, evaluate, parse_blend, read_events, shop_history
+from shopai.assistant import evaluation
+from shopai.recommendations.evaluation import SPLITS, case_count, evaluate, parse_blend, read_events, shop_history
+from shopai.recommendations.event_import import EventFileError
+from shopai.search import embeddings
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from shopai.services import evaluation
-from shopai.services.search_eval import REFERENCE, JudgementFileError, evaluate, read_judgements
+from shopai.assistant import evaluation
+from shopai.search.evaluation import REFERENCE, JudgementFileError, evaluate, read_judgements
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from shopai.services.event_import import EventFileError, import_events
-from shopai.services.profiles import rebuild_profile
+from shopai.recommendations.event_import import EventFileError, import_events
+from shopai.recommendations.profiles import rebuild_profile
 
 
 class Command(BaseCommand):

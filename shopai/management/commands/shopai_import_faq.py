@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from shopai.services import faqs
-from shopai.services.faq_import import FAQFileError, import_faqs
+from shopai.assistant import faqs
+from shopai.assistant.faq_import import FAQFileError, import_faqs
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from shopai.models import Event
-from shopai.services.profiles import rebuild_profile
+from shopai.recommendations.profiles import rebuild_profile
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from tqdm import tqdm
 
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
-from shopai.services import embeddings
+from shopai.search import embeddings
 
 
 class Command(BaseCommand):

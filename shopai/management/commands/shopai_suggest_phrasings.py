@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from shopai.assistant import phrasings as faq_phrasings
 from shopai.backends import BackendError
 from shopai.models import FAQ
-from shopai.services import faq_phrasings
 
 
 class Command(BaseCommand):

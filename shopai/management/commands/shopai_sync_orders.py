@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from shopai.adapters import get_order_adapter
-from shopai.services.events import sync_order_purchases
+from shopai.recommendations.events import sync_order_purchases
 
 
 class Command(BaseCommand):

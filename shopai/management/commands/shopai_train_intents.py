@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from shopai.services.faqs import assistant_backend
-from shopai.services.intents import get_intent_classifier, load_examples
+from shopai.assistant.faqs import assistant_backend
+from shopai.assistant.intents import get_intent_classifier, load_examples
 
 
 class Command(BaseCommand):

@@ -8,11 +8,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from tqdm import tqdm
 
+from shopai.assistant import evaluation
 from shopai.models import RecommenderSettings
-from shopai.services import embeddings, evaluation, rec_settings, rec_tuning
-from shopai.services.event_import import EventFileError
-from shopai.services.rec_eval import DEV_SPLITS, read_events, replaying, sample, shop_history, splits
-from shopai.services.rec_settings import TUNABLE, recommendation_settings
+from shopai.recommendations import tuned_settings as rec_settings
+from shopai.recommendations import tuning as rec_tuning
+from shopai.recommendations.evaluation import DEV_SPLITS, read_events, replaying, sample, shop_history, splits
+from shopai.recommendations.event_import import EventFileError
+from shopai.recommendations.tuned_settings import TUNABLE, recommendation_settings
+from shopai.search import embeddings
 
 IN_FORCE, TUNED = "settings in force", "tuned"
 # Below this many development cases a tuning is a guess; the command says so.

@@ -16,14 +16,14 @@ from django.db import connection
 from django.db.models import CharField, Exists, Expression, OuterRef, Q
 from django.db.models.functions import Cast
 
-from shopai import stats
 from shopai.adapters import content_hash, get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.language import keyword_text
+from shopai.core import counters as stats
+from shopai.core.language import keyword_text
+from shopai.core.on_commit import CommitBatch
 from shopai.models import ProductEmbedding
 from shopai.selectors import forget_keyword_totals
-from shopai.services.on_commit import CommitBatch
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from shopai.adapters import get_product_adapter
-from shopai.language import split_sentences
-from shopai.services.faqs import assistant_backend
-from shopai.services.search import search_products
+from shopai.assistant.faqs import assistant_backend
+from shopai.core.language import split_sentences
+from shopai.search.hybrid import search_products
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = set(

@@ -114,7 +114,7 @@ def segment_products(segment: Segment, *, k: int = 3) -> list:
 
 def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = "en") -> Campaign:
     """An email (subject + body) for the segment featuring its products, checked against their facts."""
-    from shopai.services.copy import generation_backend, guard_flags
+    from shopai.studio.copy import generation_backend, guard_flags
 
     adapter = get_product_adapter()
     featured = segment_products(segment)

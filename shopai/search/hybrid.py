@@ -9,7 +9,7 @@ from typing import Any
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.language import detect_language, keyword_text
+from shopai.core.language import detect_language, keyword_text
 from shopai.selectors import filter_products, keyword_products, nearest_products
 
 MODES = ("hybrid", "vector", "keyword")

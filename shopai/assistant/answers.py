@@ -17,15 +17,15 @@ import numpy as np
 from django.urls import NoReverseMatch, reverse
 
 from shopai.adapters import get_order_adapter
+from shopai.assistant import products_qa
+from shopai.assistant.faqs import FAQHit, assistant_backend, retrieve_faqs
+from shopai.assistant.intents import get_intent_classifier
 from shopai.backends import get_backend
 from shopai.backends.sentiment import Sentiment
 from shopai.conf import shopai_settings
-from shopai.language import detect_language
+from shopai.core.language import detect_language
+from shopai.core.redaction import redact
 from shopai.models import Exchange
-from shopai.redaction import redact
-from shopai.services import products_qa
-from shopai.services.faqs import FAQHit, assistant_backend, retrieve_faqs
-from shopai.services.intents import get_intent_classifier
 
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
 ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\s*[:：]?\s*(\d{1,12})\b", re.IGNORECASE)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from shopai.services.rec_eval import (
+from shopai.recommendations.evaluation import (
     BASELINES,
     DEV_SPLITS,
     OWN_COUNT,
@@ -30,8 +30,8 @@ from shopai.services.rec_eval import (
     bootstrap,
     metrics,
 )
-from shopai.services.rec_settings import COMPONENTS
-from shopai.services.recommend import CANDIDATES, trending_scores
+from shopai.recommendations.recommenders import CANDIDATES, trending_scores
+from shopai.recommendations.tuned_settings import COMPONENTS
 
 WEIGHT_STEPS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 REPURCHASE_HALF_LIVES = (None, 30, 90, 180, 365)

@@ -35,17 +35,17 @@ from django.db.models.functions import TruncDate
 from shopai.adapters import get_product_adapter
 from shopai.conf import DEFAULTS, shopai_settings
 from shopai.models import Event
-from shopai.selectors import popularity
-from shopai.services.event_import import KINDS, EventFileError, _timestamp
-from shopai.services.profiles import recent_events
-from shopai.services.rec_settings import (
+from shopai.recommendations.event_import import KINDS, EventFileError, _timestamp
+from shopai.recommendations.profiles import recent_events
+from shopai.recommendations.recommenders import Signals, as_of, purchase_weights, rank, shopper_signals
+from shopai.recommendations.tuned_settings import (
     COMPONENTS,
     TUNABLE,
     active_override,
     recommendation_settings,
     settings_file_only,
 )
-from shopai.services.recommend import Signals, as_of, purchase_weights, rank, shopper_signals
+from shopai.selectors import popularity
 
 INVOICE_COLUMNS = {"InvoiceNo", "StockCode", "InvoiceDate", "CustomerID", "Quantity"}
 EVENT_COLUMNS = {"user", "sku", "type", "timestamp"}

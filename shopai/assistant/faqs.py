@@ -16,7 +16,7 @@ from pgvector.django import CosineDistance
 from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.language import keyword_terms
+from shopai.core.language import keyword_terms
 from shopai.models import FAQ, FAQEmbedding
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from shopai.adapters import get_order_adapter, resolve_path
 from shopai.conf import shopai_settings
+from shopai.core.on_commit import CommitBatch
 from shopai.models import Event, UserProfile
-from shopai.services.on_commit import CommitBatch
 
 logger = logging.getLogger(__name__)
 VISITOR_KEY = "shopai_visitor"  # session entry holding the key anonymous events were recorded under
@@ -52,7 +52,7 @@ def merge_session_events(*, session_key: str, user) -> int:
     if not session_key:
         return 0
     moved = Event.objects.filter(session_key=session_key, user__isnull=True).update(user=user, session_key="")
-    from shopai.services.experiments import merge_visitor
+    from shopai.studio.experiments import merge_visitor
 
     merge_visitor(session_key=session_key, user=user)
     if moved:
@@ -113,7 +113,7 @@ def sync_order_purchases(*, order_pk) -> int:
     if changed and user_id is not None:
         schedule_profile_update(user_id=user_id)
     if wanted - set(have) and user_id is not None:
-        from shopai.services.experiments import convert_purchase
+        from shopai.studio.experiments import convert_purchase
 
         convert_purchase(visitor=f"user:{user_id}", product_pks=wanted - set(have))  # A/B tests on these products
     return changed

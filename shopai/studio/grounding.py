@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from shopai.language import detect_language, split_sentences
+from shopai.core.language import detect_language, split_sentences
 
 __all__ = ["Flag", "GroundingResult", "check_product_text", "check_text"]
 

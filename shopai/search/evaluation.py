@@ -17,7 +17,7 @@ from pathlib import Path
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.language import detect_language
+from shopai.core.language import detect_language
 
 REFERENCE = "bm25"
 MODES = ("keyword", "vector", "hybrid")  # the search modes, in the order reports show them

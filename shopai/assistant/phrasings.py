@@ -16,7 +16,7 @@ from django.db import transaction
 from shopai.adapters import content_hash
 from shopai.backends import get_backend
 from shopai.conf import shopai_settings
-from shopai.language import detect_language
+from shopai.core.language import detect_language
 from shopai.models import FAQ
 
 logger = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ class QuestionGroup:
 
 
 def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
-    from shopai.services.assistant import confidence_threshold
+    from shopai.assistant.answers import confidence_threshold
 
     unsure = Q(handoff=True)
     for language in FAQ.Language.values:

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 from django.db import transaction
 
+from shopai.assistant.answers import answer_question, confidence_from
+from shopai.assistant.faqs import assistant_backend
+from shopai.assistant.intents import get_intent_classifier
 from shopai.conf import shopai_settings
 from shopai.models import FAQ
-from shopai.services.assistant import answer_question, confidence_from
-from shopai.services.faqs import assistant_backend
-from shopai.services.intents import get_intent_classifier
 
 
 @dataclass

@@ -12,8 +12,8 @@ from django.utils import timezone
 from shopai.adapters import get_product_adapter
 from shopai.conf import shopai_settings
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
-from shopai.services import experiment_stats
-from shopai.services.events import VISITOR_KEY
+from shopai.recommendations.events import VISITOR_KEY
+from shopai.studio import experiment_stats
 
 
 class ExperimentError(ValueError):
@@ -152,7 +152,7 @@ def promote(experiment: Experiment, variant: Variant) -> None:
 
 def start_copy_experiment(*, product, field: str, drafts: list[GeneratedCopy], key: str | None = None) -> Experiment:
     """An experiment of the live text (control) against approved drafts of one product field."""
-    from shopai.services.copy import current_text
+    from shopai.studio.copy import current_text
 
     if not drafts:
         raise ExperimentError("Choose at least one approved draft to test against the live text.")

@@ -188,7 +188,7 @@ def _cut(text: str, limit: int) -> str:
 
 def guard_flags(text: str, facts: str, *, language: str | None = None) -> list[dict[str, str]]:
     """The grounding guard's flags as stored on a draft: [{"phrase", "reason"}]."""
-    from shopai.services.grounding import check_text
+    from shopai.studio.grounding import check_text
 
     return [{"phrase": flag.phrase, "reason": flag.reason} for flag in check_text(text, facts, language=language).flags]
 

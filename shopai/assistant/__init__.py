@@ -1,0 +1,1 @@
+"""The customer-service assistant: intents, the FAQ knowledge base, answers, product questions, evaluation."""

@@ -1,0 +1,1 @@
+"""Recommendations: events, interest profiles, recommenders, tuning and offline evaluation."""

@@ -1,0 +1,1 @@
+"""Search: the product index (vectors and keywords), hybrid search, its evaluation."""

@@ -1,1 +1,0 @@
-"""Services: everything that writes or calls a model."""

@@ -1,0 +1,1 @@
+"""The marketing studio: copy drafts, grounding, experiments, segments and campaigns."""
