@@ -1,19 +1,16 @@
-"""shopai's API routes; the host mounts them, e.g. at /api/shopai/."""
+"""shopai's API routes, each view in its feature's api module; the host mounts them, e.g. at /api/shopai/."""
 
 from django.urls import path
 
-from shopai.api.views import (
-    AskView,
+from shopai.assistant.api import AskView, FeedbackView
+from shopai.recommendations.api import EventView, RecommendationsView, SimilarProductsView
+from shopai.search.api import ProductSearchView
+from shopai.studio.api import (
     CopyCheckView,
-    EventView,
     ExperimentAssignmentView,
     ExperimentConversionView,
-    FeedbackView,
     JobView,
     ProductCopyView,
-    ProductSearchView,
-    RecommendationsView,
-    SimilarProductsView,
 )
 
 app_name = "shopai-api"

@@ -31,10 +31,12 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.functions import TruncDate
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from shopai.adapters import get_product_adapter
 from shopai.conf import DEFAULTS, shopai_settings
 from shopai.models import Event
+from shopai.recommendations.api import RecommendationsView
 from shopai.recommendations.event_import import KINDS, EventFileError, _timestamp
 from shopai.recommendations.profiles import recent_events
 from shopai.recommendations.recommenders import Signals, as_of, purchase_weights, rank, shopper_signals
@@ -287,10 +289,6 @@ def _own_by_recency(signals: Signals) -> list[str]:
 
 def api_recommendations(user, *, k: int) -> list[str]:
     """Product ids that ``GET /api/shopai/recommendations?k=…`` returns to this shopper, in order."""
-    from rest_framework.test import APIRequestFactory, force_authenticate
-
-    from shopai.api.views import RecommendationsView
-
     request = APIRequestFactory().get("/api/shopai/recommendations", {"k": k})
     force_authenticate(request, user=user)
     response = RecommendationsView.as_view(throttle_classes=[])(request)

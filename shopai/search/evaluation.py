@@ -14,10 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rest_framework.test import APIRequestFactory
+
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
+from shopai.search.api import ProductSearchView
 
 REFERENCE = "bm25"
 MODES = ("keyword", "vector", "hybrid")  # the search modes, in the order reports show them
@@ -121,10 +124,6 @@ class ReferenceBM25:
 
 def api_search(query: str, *, k: int, mode: str) -> list[str]:
     """Product ids that ``GET /api/shopai/search?q=…&k=…&mode=…`` returns, in order."""
-    from rest_framework.test import APIRequestFactory
-
-    from shopai.api.views import ProductSearchView
-
     view = ProductSearchView.as_view(throttle_classes=[])
     response = view(APIRequestFactory().get("/api/shopai/search", {"q": query, "k": k, "mode": mode}))
     if response.status_code != 200:

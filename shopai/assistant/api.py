@@ -1,0 +1,80 @@
+"""Assistant API: ask a question, and feedback on an answer."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.serializers import (
+    AskResponseSerializer,
+    AskSerializer,
+    FeedbackSerializer,
+)
+from shopai.api.throttling import (
+    AskThrottle,
+    FeedbackThrottle,
+)
+from shopai.assistant.answers import answer_question, record_feedback
+
+
+class AskView(ShopAIExceptionMixin, APIView):
+    """Ask the shop's assistant; anonymous shoppers welcome, order look-ups need a signed-in shopper."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [AskThrottle]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=AskSerializer, responses=AskResponseSerializer)
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"question": ['Send a JSON object, e.g. {"question": "Where is my order?"}.']})
+        params = AskSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = answer_question(
+            question=params.validated_data["question"],
+            user=request.user,
+            session_id=params.validated_data.get("session_id"),
+        )
+        return Response(
+            {
+                "id": result.id,
+                "session_id": result.session_id,
+                "reply": result.reply,
+                "answer": result.answer,
+                "confidence": round(result.confidence, 4),
+                "intent": result.intent,
+                "sentiment": {"label": result.sentiment.label, "score": round(result.sentiment.score, 4)},
+                "handoff": result.handoff,
+                "handoff_reason": result.handoff_reason,
+                "sources": result.sources,
+                "links": result.links,
+                "language": result.language,
+            }
+        )
+
+
+class FeedbackView(ShopAIExceptionMixin, APIView):
+    """Was this answer helpful? Only the conversation's own session (or user) may say."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [FeedbackThrottle]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=FeedbackSerializer, responses={204: None})
+    def post(self, request, exchange_id: int):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"helpful": ['Send a JSON object, e.g. {"helpful": true}.']})
+        params = FeedbackSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        exchange = record_feedback(
+            exchange_id=exchange_id,
+            session_id=params.validated_data.get("session_id", ""),
+            user=request.user,
+            helpful=params.validated_data["helpful"],
+        )
+        if exchange is None:
+            raise NotFound("No answer with this id in your conversation.")
+        return Response(status=204)

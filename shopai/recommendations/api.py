@@ -1,0 +1,98 @@
+"""Recommendations API: record events, a shopper's recommendations, similar products."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shopai.adapters import get_product_adapter
+from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.serializers import (
+    EventSerializer,
+    RecommendationQuerySerializer,
+    RecommendationResponseSerializer,
+)
+from shopai.api.throttling import (
+    EventThrottle,
+    RecommendationThrottle,
+)
+from shopai.recommendations.events import VISITOR_KEY, record_event
+from shopai.recommendations.recommenders import recommend_for_user, similar_products
+
+
+class EventView(ShopAIExceptionMixin, APIView):
+    """Record what a shopper did (view, search, cart, purchase); cheap, no model call."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [EventThrottle]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=EventSerializer, responses={201: None})
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"type": ['Send a JSON object, e.g. {"type": "view", "product_id": "12"}.']})
+        params = EventSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        visitor = ""
+        if not request.user.is_authenticated:  # anonymous visitors are followed by their session
+            if not request.session.session_key:
+                request.session.save()
+            visitor = request.session.setdefault(VISITOR_KEY, request.session.session_key)
+        record_event(
+            kind=data["type"],
+            user=request.user,
+            session_key=visitor,
+            product_pk=data.get("product_id"),
+            query=data.get("query", ""),
+        )
+        return Response(status=201)
+
+
+class RecommendationsView(ShopAIExceptionMixin, APIView):
+    """Recommendations for the current shopper (staff may ask for another user with ?user=)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [RecommendationThrottle]
+
+    @extend_schema(parameters=[RecommendationQuerySerializer], responses=RecommendationResponseSerializer)
+    def get(self, request):
+        params = RecommendationQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        user = request.user
+        username = data.pop("user", None)
+        if username:
+            if not request.user.is_staff:
+                raise PermissionDenied("Only staff may ask for another shopper's recommendations.")
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                raise NotFound(f"No user called {username!r}.")
+        k = data.pop("k", None) or 10
+        items = recommend_for_user(user=user, k=k, **data)
+        return Response({"count": len(items), "results": [item.to_dict() for item in items]})
+
+
+class SimilarProductsView(ShopAIExceptionMixin, APIView):
+    """Products similar to this one."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [RecommendationThrottle]
+
+    @extend_schema(responses=RecommendationResponseSerializer)
+    def get(self, request, product_id: str):
+        params = RecommendationQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        adapter = get_product_adapter()
+        try:
+            product = adapter.get_searchable_queryset().filter(pk=product_id).first()
+        except (ValueError, DjangoValidationError):
+            product = None
+        if product is None:
+            raise NotFound("No such product.")
+        items = similar_products(product=product, k=params.validated_data.get("k") or 6)
+        return Response({"count": len(items), "results": [item.to_dict() for item in items]})

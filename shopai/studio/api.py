@@ -1,0 +1,154 @@
+"""Marketing studio API (staff only): copy jobs and checks, experiment assignment and conversion."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shopai.adapters import get_product_adapter
+from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.serializers import (
+    CopyCheckSerializer,
+    CopyRequestSerializer,
+)
+from shopai.api.throttling import (
+    EventThrottle,
+)
+
+
+def _product_or_404(product_id: str):
+    try:
+        product = get_product_adapter().get_queryset().filter(pk=product_id).first()
+    except (ValueError, DjangoValidationError):
+        product = None
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+def _draft_dict(draft) -> dict:
+    return {
+        "id": draft.pk,
+        "product_id": draft.object_pk,
+        "field": draft.field,
+        "text": draft.text,
+        "flags": draft.flags,
+        "grounded": draft.grounded,
+        "status": draft.status,
+        "model": draft.model_name,
+        "completion_tokens": draft.completion_tokens,
+        "seconds": draft.seconds,
+    }
+
+
+class ProductCopyView(ShopAIExceptionMixin, APIView):
+    """Queue copy generation for one product; poll the job for the draft."""
+
+    permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=CopyRequestSerializer, responses={202: dict})
+    def post(self, request, product_id: str):
+        from shopai.studio.copy import CopyError, CopyRequest, start_job
+
+        product = _product_or_404(product_id)
+        params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
+        if not isinstance(request.data, dict):
+            raise ValidationError({"error": 'Send a JSON object, e.g. {"field": "description", "tone": "premium"}.'})
+        params.is_valid(raise_exception=True)
+        try:
+            copy_request = CopyRequest.from_dict(params.validated_data)
+            job = start_job(product_pks=[product.pk], request=copy_request, user=request.user)
+        except CopyError as exc:
+            raise ValidationError({"error": str(exc)}) from exc
+        return Response({"job": job.pk, "status": job.status, "url": f"jobs/{job.pk}"}, status=202)
+
+
+class JobView(ShopAIExceptionMixin, APIView):
+    """Status, progress and drafts of a copy job."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(responses=dict)
+    def get(self, request, job_id: int):
+        from shopai.models import GenerationJob
+
+        job = GenerationJob.objects.filter(pk=job_id).first()
+        if job is None:
+            raise NotFound("No such job.")
+        return Response(
+            {
+                "id": job.pk,
+                "status": job.status,
+                "total": job.total,
+                "done": job.done,
+                "skipped": job.skipped,
+                "failed": job.failed,
+                "error": job.error,
+                "parameters": job.parameters,
+                "results": [_draft_dict(draft) for draft in job.drafts.order_by("pk")],
+            }
+        )
+
+
+class CopyCheckView(ShopAIExceptionMixin, APIView):
+    """Run the grounding guard on any text (generated or written by a person) for this product."""
+
+    permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=CopyCheckSerializer, responses=dict)
+    def post(self, request, product_id: str):
+        from shopai.studio.grounding import check_text
+
+        product = _product_or_404(product_id)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"error": 'Send a JSON object, e.g. {"text": "Waterproof jacket…"}.'})
+        params = CopyCheckSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = check_text(params.validated_data["text"], get_product_adapter().get_facts(product))
+        flags = [{"phrase": flag.phrase, "reason": flag.reason} for flag in result.flags]
+        return Response({"flags": flags, "grounded": not flags})
+
+
+class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
+    """The current visitor's variant of a running experiment (records an impression once)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [EventThrottle]
+
+    @extend_schema(responses=dict)
+    def get(self, request, key: str):
+        from shopai.models import Experiment
+        from shopai.studio.experiments import ExperimentError, assign, visitor_id
+
+        experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
+        if experiment is None:
+            raise NotFound(f"No experiment called {key!r} is running.")
+        try:
+            variant = assign(experiment, visitor_id(request))
+        except ExperimentError as exc:
+            raise NotFound(str(exc)) from exc
+        return Response({"experiment": experiment.key, "variant": variant.name, "text": variant.text})
+
+
+class ExperimentConversionView(ShopAIExceptionMixin, APIView):
+    """The current visitor converted (bought, signed up…): counted once, for the variant they saw."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [EventThrottle]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, key: str):
+        from shopai.models import Experiment
+        from shopai.studio.experiments import convert, visitor_id
+
+        experiment = Experiment.objects.filter(key=key, status=Experiment.Status.RUNNING).first()
+        if experiment is None:
+            raise NotFound(f"No experiment called {key!r} is running.")
+        if not convert(experiment, visitor_id(request)):
+            raise ValidationError({"error": "This visitor has not seen the experiment; ask for a variant first."})
+        return Response(status=204)
