@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
@@ -456,3 +456,23 @@ class CampaignAdmin(admin.ModelAdmin):
             obj.subject,
             obj.body,
         )
+
+
+class StudioProductAdminMixin:
+    """The studio part of ``shopai.admin.ShopAIProductAdminMixin``: copy generation for products."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/shopai-copy/",
+                self.admin_site.admin_view(lambda request, object_id: product_copy_view(self, request, object_id)),
+                name="{}_{}_shopai_copy".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def shopai_generate_copy(self, request, queryset):
+        return generate_copy_action(self, request, queryset)
+
+    shopai_generate_copy.short_description = "Generate copy with AI… (shopai)"

@@ -1,0 +1,102 @@
+"""Search admin: the product index, and the mixin that adds shopai to the host's product admin."""
+
+from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Exists, OuterRef
+from django.db.models.functions import Cast
+from django.utils.translation import ngettext
+
+from shopai.backends import get_embedding_backend
+from shopai.core import counters as stats
+from shopai.models import ProductEmbedding
+from shopai.search import embeddings
+
+
+@admin.register(ProductEmbedding)
+class ProductEmbeddingAdmin(admin.ModelAdmin):
+    list_display = ("object_pk", "content_type", "model_name", "is_stale", "updated_at", "short_hash")
+    list_filter = ("model_name", "is_stale", "content_type")
+    search_fields = ("object_pk", "content_hash")
+    readonly_fields = (
+        "content_type",
+        "object_pk",
+        "model_name",
+        "content_hash",
+        "is_stale",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("embedding",)
+    actions = ["re_embed"]
+    list_select_related = ("content_type",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="hash")
+    def short_hash(self, obj):
+        return obj.content_hash[:12]
+
+    def changelist_view(self, request, extra_context=None):
+        counters = stats.read()
+        extra_context = {**(extra_context or {}), "title": "Product embeddings"}
+        self.message_user(
+            request,
+            "Since the counters were last reset: {texts_embedded} texts embedded by the model, "
+            "{unchanged} unchanged saves skipped, {enqueue_failed} not queued (broker down), "
+            "{failed} failed.".format(**counters),
+            messages.INFO,
+        )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Re-embed the selected products now (in the background)")
+    def re_embed(self, request, queryset):
+        pks = list(queryset.values_list("object_pk", flat=True))
+        failed = embeddings.enqueue_product_embedding(product_pks=pks, force=True)
+        report_queue(self, request, len(pks) - failed, failed)
+
+
+def report_queue(model_admin, request, queued, failed):
+    if queued:
+        model_admin.message_user(
+            request,
+            ngettext("%d product queued for embedding.", "%d products queued for embedding.", queued) % queued,
+            messages.SUCCESS,
+        )
+    if failed:
+        model_admin.message_user(
+            request,
+            ngettext(
+                "%d product could not be queued (broker unreachable); the periodic sweep will embed it.",
+                "%d products could not be queued (broker unreachable); the periodic sweep will embed them.",
+                failed,
+            )
+            % failed,
+            messages.WARNING,
+        )
+
+
+class SearchProductAdminMixin:
+    """The search part of ``shopai.admin.ShopAIProductAdminMixin``: index status and re-embedding."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        vectors = ProductEmbedding.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.model, for_concrete_model=False),
+            model_name=get_embedding_backend().name,
+            object_pk=Cast(OuterRef("pk"), output_field=CharField()),
+        )
+        return queryset.annotate(_shopai_embedded=Exists(vectors), _shopai_stale=Exists(vectors.filter(is_stale=True)))
+
+    @admin.display(description="search index")
+    def shopai_embedding_status(self, obj):
+        if getattr(obj, "_shopai_stale", False):
+            return "stale"
+        return "indexed" if getattr(obj, "_shopai_embedded", False) else "pending"
+
+    def shopai_re_embed(self, request, queryset):
+        pks = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        failed = embeddings.enqueue_product_embedding(product_pks=pks, force=True)
+        report_queue(self, request, len(pks) - failed, failed)
+
+    shopai_re_embed.short_description = "Re-embed for search (shopai)"
