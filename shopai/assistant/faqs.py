@@ -113,7 +113,7 @@ def schedule_faq_embedding(*, faq_id: int) -> None:
     """Queue an FAQ for embedding after the transaction commits; if the broker is down the sweep finds it."""
 
     def enqueue() -> None:
-        from shopai.tasks import embed_faqs_task
+        from shopai.assistant.tasks import embed_faqs_task
 
         try:
             embed_faqs_task.apply_async(args=[[faq_id]], queue=shopai_settings.QUEUES["embeddings"], retry=False)
@@ -126,7 +126,7 @@ def schedule_faq_embedding(*, faq_id: int) -> None:
 def sweep_faqs() -> int:
     ids = faqs_needing_embedding()
     if ids:
-        from shopai.tasks import embed_faqs_task
+        from shopai.assistant.tasks import embed_faqs_task
 
         embed_faqs_task.apply_async(args=[ids], queue=shopai_settings.QUEUES["embeddings"])
     return len(ids)

@@ -85,7 +85,7 @@ def schedule(faq: FAQ) -> None:
         return
 
     def enqueue() -> None:
-        from shopai.tasks import suggest_faq_phrasings_task
+        from shopai.assistant.tasks import suggest_faq_phrasings_task
 
         try:
             suggest_faq_phrasings_task.apply_async(args=[faq.pk], queue=shopai_settings.QUEUES["generation"])

@@ -40,7 +40,7 @@ def schedule_profile_update(*, user_id: int) -> None:
     try:
         if not cache.add(f"shopai:profile-pending:{user_id}", 1, timeout=delay + 30):
             return
-        from shopai.tasks import update_profile_task
+        from shopai.recommendations.tasks import update_profile_task
 
         update_profile_task.apply_async(args=[user_id], countdown=delay, queue=shopai_settings.QUEUES["embeddings"])
     except Exception as exc:  # the profile is rebuilt by shopai_rebuild_profiles or the next event

@@ -454,7 +454,7 @@ def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False
 
     Returns the number of products that could not be queued.
     """
-    from shopai.tasks import embed_products_task
+    from shopai.search.tasks import embed_products_task
 
     size = int(shopai_settings.EMBEDDING_BATCH_SIZE)
     not_queued = 0

@@ -16,6 +16,7 @@ from shopai.conf import shopai_settings
 from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.studio import copy as copy_service
 from shopai.studio import experiments, segments
+from shopai.studio.tasks import generate_copy_task, write_campaign_task
 
 
 class CopyForm(forms.Form):
@@ -184,8 +185,6 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Queue the selected jobs again (finished products are not redone)")
     def retry(self, request, queryset):
-        from shopai.tasks import generate_copy_task
-
         for job in queryset:
             GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, error="")
             generate_copy_task.apply_async(args=[job.pk], queue=shopai_settings.QUEUES["generation"])
@@ -406,8 +405,6 @@ class SegmentAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{count} shoppers match the rule.", messages.INFO)
 
     def _queue_campaigns(self, request, queryset, language):
-        from shopai.tasks import write_campaign_task
-
         for segment in queryset:
             write_campaign_task.apply_async(
                 args=[segment.pk, "friendly", language], queue=shopai_settings.QUEUES["generation"]

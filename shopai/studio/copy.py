@@ -262,7 +262,7 @@ def start_job(*, product_pks: list, request: CopyRequest, user=None) -> Generati
         product_pks=[str(pk) for pk in product_pks],
         total=len(product_pks),
     )
-    from shopai.tasks import generate_copy_task
+    from shopai.studio.tasks import generate_copy_task
 
     def enqueue():
         try:

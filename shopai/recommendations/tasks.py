@@ -1,0 +1,24 @@
+"""Recommendation tasks: rebuild a shopper's interest profile."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+
+from shopai.core.tasks import TRANSIENT
+from shopai.recommendations.profiles import rebuild_profile
+
+
+@shared_task(
+    bind=True,
+    name="shopai.tasks.update_profile",
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    max_retries=5,
+)
+def update_profile_task(self, user_id: int) -> int:
+    """Rebuild one shopper's interest vector (debounced by recommendations.events)."""
+
+    cache.delete(f"shopai:profile-pending:{user_id}")
+    profile = rebuild_profile(user_id=user_id)
+    return profile.events_used if profile else 0

@@ -1,0 +1,40 @@
+"""Search tasks: embed products (embeddings queue); failures are flagged for the periodic sweep."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from celery import Task, shared_task
+
+from shopai.core.tasks import TRANSIENT
+from shopai.search import embeddings
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddingTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Out of retries: flag the products so the periodic sweep tries again later.
+        product_pks = args[0] if args else kwargs.get("product_pks", [])
+        logger.error("Embedding %d products failed for good: %s", len(product_pks), exc)
+        try:
+            embeddings.mark_products_stale(product_pks=product_pks)
+        except Exception:
+            logger.exception("Could not mark products stale")
+
+
+@shared_task(
+    base=EmbeddingTask,
+    bind=True,
+    name="shopai.tasks.embed_products",
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def embed_products_task(self, product_pks: list[str], force: bool = False) -> dict:
+    """Re-embed these products if their text changed, or always with ``force`` (idempotent)."""
+    report = embeddings.embed_products(product_pks=product_pks, force=force)
+    return asdict(report)
