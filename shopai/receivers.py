@@ -5,15 +5,17 @@ from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from shopai import backends
+from shopai import backends, signals
 from shopai.adapters import get_product_model, is_product_model
 from shopai.assistant import faqs
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
+from shopai.core.visitors import VISITOR_KEY
 from shopai.models import FAQ, RecommenderSettings
 from shopai.recommendations import events
 from shopai.recommendations import tuned_settings as rec_settings
 from shopai.search import embeddings
+from shopai.studio import experiments
 
 
 def product_loaded(sender, instance, **kwargs):
@@ -70,7 +72,7 @@ def recommender_settings_changed(sender, **kwargs):
 @receiver(user_logged_in, dispatch_uid="shopai_merge_session_events")
 def merge_visitor_history(sender, request, user, **kwargs):
     # login() gives the session a new key, but keeps its data: the visitor key is stored there.
-    key = request.session.get(events.VISITOR_KEY, "") if request is not None else ""
+    key = request.session.get(VISITOR_KEY, "") if request is not None else ""
     events.merge_session_events(session_key=key, user=user)
 
 
@@ -95,3 +97,13 @@ def settings_changed(*, setting: str, **kwargs):
     embeddings.text_attnames.cache_clear()  # PRODUCT_TEXT_FIELDS may have changed
     events.order_senders.cache_clear()  # ORDER_MODEL / ORDER_FIELDS may have changed
     connect_product_loaded()  # PRODUCT_MODEL may have changed
+
+
+@receiver(signals.visitor_merged, dispatch_uid="shopai_experiments_visitor_merged")
+def experiments_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
+    experiments.merge_visitor(session_key=session_key, user=user)
+
+
+@receiver(signals.purchases_recorded, dispatch_uid="shopai_experiments_purchases")
+def experiments_count_purchases(sender, *, user_id, product_pks, **kwargs):
+    experiments.convert_purchase(visitor=f"user:{user_id}", product_pks=product_pks)

@@ -10,7 +10,7 @@ import numpy as np
 from shopai.adapters import get_product_adapter
 from shopai.assistant.faqs import assistant_backend
 from shopai.core.language import split_sentences
-from shopai.search.hybrid import search_products
+from shopai.search import search_products
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = set(

@@ -20,7 +20,8 @@ from shopai.api.throttling import (
     EventThrottle,
     RecommendationThrottle,
 )
-from shopai.recommendations.events import VISITOR_KEY, record_event
+from shopai.core.visitors import VISITOR_KEY
+from shopai.recommendations.events import record_event
 from shopai.recommendations.recommenders import recommend_for_user, similar_products
 
 

@@ -9,13 +9,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from shopai import signals
 from shopai.adapters import get_order_adapter, resolve_path
 from shopai.conf import shopai_settings
 from shopai.core.on_commit import CommitBatch
 from shopai.models import Event, UserProfile
 
 logger = logging.getLogger(__name__)
-VISITOR_KEY = "shopai_visitor"  # session entry holding the key anonymous events were recorded under
 
 
 def record_event(*, kind: str, user=None, session_key: str = "", product_pk=None, query: str = "", when=None) -> Event:
@@ -52,9 +52,7 @@ def merge_session_events(*, session_key: str, user) -> int:
     if not session_key:
         return 0
     moved = Event.objects.filter(session_key=session_key, user__isnull=True).update(user=user, session_key="")
-    from shopai.studio.experiments import merge_visitor
-
-    merge_visitor(session_key=session_key, user=user)
+    signals.visitor_merged.send(sender=Event, session_key=session_key, user=user)
     if moved:
         schedule_profile_update(user_id=user.pk)
     return moved
@@ -112,10 +110,8 @@ def sync_order_purchases(*, order_pk) -> int:
     changed = removed + len(wanted - set(have))
     if changed and user_id is not None:
         schedule_profile_update(user_id=user_id)
-    if wanted - set(have) and user_id is not None:
-        from shopai.studio.experiments import convert_purchase
-
-        convert_purchase(visitor=f"user:{user_id}", product_pks=wanted - set(have))  # A/B tests on these products
+    if wanted - set(have) and user_id is not None:  # A/B tests on these products may count a conversion
+        signals.purchases_recorded.send(sender=Event, user_id=user_id, product_pks=wanted - set(have))
     return changed
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from shopai.adapters import get_product_adapter
 from shopai.conf import shopai_settings
+from shopai.core.visitors import VISITOR_KEY
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
-from shopai.recommendations.events import VISITOR_KEY
 from shopai.studio import experiment_stats
 
 
