@@ -87,10 +87,10 @@ def previous_keyword(*, query: str, products, model_name: str, k: int) -> list[t
 
 def previous_search(query: str, *, k: int = 10, mode: str = "hybrid") -> list:
     """The previous release's search_products (reciprocal rank fusion, k = 60)."""
-    from shopai.adapters import get_product_adapter
+    from shopai.adapters import filter_products, get_product_adapter
     from shopai.backends import get_embedding_backend
     from shopai.conf import shopai_settings
-    from shopai.selectors import filter_products, nearest_products
+    from shopai.search import nearest_products
 
     adapter, backend = get_product_adapter(), get_embedding_backend()
     products = filter_products(adapter.get_searchable_queryset())

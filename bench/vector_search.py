@@ -3,7 +3,7 @@
 Builds synthetic catalogues (bench/_synthetic.py: clustered unit vectors shaped like
 multilingual-e5 embeddings) in a database of its own, ``shopai_bench_vec`` on the embedded
 server, then queries them through the project's real code path,
-``shopai.selectors.nearest_products`` over the searchable product queryset (with
+``shopai.search.selectors.nearest_products`` over the searchable product queryset (with
 ``filter_products(category=...)`` for the filtered runs), and compares it with exact search
 in SQL (the selector's own fallback query, whose ``+ 0`` hides the ordering from the index).
 Ground truth is the exact top 10 by cosine computed in numpy from the same vectors.
@@ -241,7 +241,7 @@ def load_catalogue(catalogue: _synthetic.Catalogue, model_name: str) -> dict:
 
 # --- Queries -----------------------------------------------------------------------------------
 #
-# Two shapes of the same query. "in": the project's (shopai.selectors.nearest_products), the
+# Two shapes of the same query. "in": the project's (shopai.search.selectors.nearest_products), the
 # allowed products as ``object_pk IN (SELECT id::varchar FROM product WHERE ...)``. "exists": an
 # alternative measured for comparison only, ``EXISTS (SELECT 1 FROM product WHERE id =
 # object_pk::bigint AND ...)``, which lets the planner drive the HNSW index and look each
@@ -255,8 +255,8 @@ def embedding_queryset(*, shape: str, vector, products, model_name: str, k: int,
     from django.db.models.functions import Cast
     from pgvector.django import CosineDistance
 
+    from shopai.adapters import product_pks_as_text as _allowed_pks
     from shopai.models import ProductEmbedding
-    from shopai.selectors import _allowed_pks
 
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
     queryset = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
@@ -371,7 +371,7 @@ def recall(returned: list[str], truth_index: np.ndarray, truth_distance: np.ndar
 
 def configurations(*, products, model_name: str, default_ef: int, search_k: int) -> dict[str, dict]:
     """name -> {group, shape, k, ef (None: exact), call}. Group "project": the code path as it is."""
-    from shopai.selectors import nearest_products
+    from shopai.search import nearest_products
 
     def project(k: int, ef: int):
         return lambda vector: nearest_products(
@@ -386,7 +386,7 @@ def configurations(*, products, model_name: str, default_ef: int, search_k: int)
     from shopai.conf import shopai_settings
 
     # The project's plan: exact over the allowed rows when the filter is narrow, else the index
-    # with an EXISTS check per candidate (shopai.selectors.nearest_products).
+    # with an EXISTS check per candidate (shopai.search.selectors.nearest_products).
     limit = int(shopai_settings.EXACT_SEARCH_MAX_ROWS)
     narrow = products.order_by().values("pk")[: limit + 1].count() <= limit
     shape = "in" if narrow else "exists"
@@ -529,8 +529,7 @@ def measure_set(
 
 
 def run_size(n: int, *, quick: bool, model_name: str, default_ef: int, search_k: int) -> dict:
-    from shopai.adapters import get_product_adapter
-    from shopai.selectors import filter_products
+    from shopai.adapters import filter_products, get_product_adapter
 
     queries_per_set = 100 if quick else 200
     print(f"\n[{n:,}] generating the catalogue", flush=True)

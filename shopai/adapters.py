@@ -10,6 +10,8 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
+from django.db.models import CharField, QuerySet
+from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 
 from .conf import shopai_settings
@@ -214,3 +216,22 @@ class OrderAdapter:
             created=resolve_path(order, self._field("created")),
             url=url,
         )
+
+
+def filter_products(queryset, *, in_stock: bool = False, category=None, min_price=None, max_price=None):
+    """The shop's business filters, on the fields named in SHOPAI["PRODUCT_FIELDS"]."""
+    fields = {name: path.replace(".", "__") for name, path in shopai_settings.PRODUCT_FIELDS.items() if path}
+    if in_stock and "stock" in fields:
+        queryset = queryset.filter(**{f"{fields['stock']}__gt": 0})
+    if category is not None and "category" in fields:
+        queryset = queryset.filter(**{fields["category"]: category})
+    if min_price is not None and "price" in fields:
+        queryset = queryset.filter(**{f"{fields['price']}__gte": min_price})
+    if max_price is not None and "price" in fields:
+        queryset = queryset.filter(**{f"{fields['price']}__lte": max_price})
+    return queryset
+
+
+def product_pks_as_text(products: QuerySet):
+    """The primary keys of ``products`` as text, for matching ``object_pk`` columns in SQL."""
+    return products.order_by().annotate(_pk_text=Cast("pk", output_field=CharField())).values("_pk_text")

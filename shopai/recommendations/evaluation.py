@@ -40,6 +40,7 @@ from shopai.recommendations.api import RecommendationsView
 from shopai.recommendations.event_import import KINDS, EventFileError, _timestamp
 from shopai.recommendations.profiles import recent_events
 from shopai.recommendations.recommenders import Signals, as_of, purchase_weights, rank, shopper_signals
+from shopai.recommendations.selectors import popularity
 from shopai.recommendations.tuned_settings import (
     COMPONENTS,
     TUNABLE,
@@ -47,7 +48,6 @@ from shopai.recommendations.tuned_settings import (
     recommendation_settings,
     settings_file_only,
 )
-from shopai.selectors import popularity
 
 INVOICE_COLUMNS = {"InvoiceNo", "StockCode", "InvoiceDate", "CustomerID", "Quantity"}
 EVENT_COLUMNS = {"user", "sku", "type", "timestamp"}

@@ -22,13 +22,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from shopai.adapters import get_product_adapter
+from shopai.adapters import filter_products, get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
 from shopai.recommendations.profiles import interest_vector, product_vectors, recent_events
+from shopai.recommendations.selectors import co_purchases, events_before, popularity
 from shopai.recommendations.tuned_settings import COMPONENTS, recommendation_settings
-from shopai.selectors import co_purchases, events_before, filter_products, nearest_products, popularity
+from shopai.search import nearest_products
 
 # How many candidates each part contributes before blending (at least 3 × k).
 CANDIDATES = 100

@@ -31,6 +31,7 @@ from shopai.recommendations.evaluation import (
     metrics,
 )
 from shopai.recommendations.recommenders import CANDIDATES, trending_scores
+from shopai.recommendations.selectors import popularity
 from shopai.recommendations.tuned_settings import COMPONENTS
 
 WEIGHT_STEPS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -69,8 +70,6 @@ class Prepared:
 def prepare(
     replay: Replay, cases: dict[str, list[Case]], *, config: dict, progress: Callable | None = None
 ) -> dict[str, list[Prepared]]:
-    from shopai.selectors import popularity
-
     prepared: dict[str, list[Prepared]] = {}
     for split, split_cases in cases.items():
         prepared[split] = []

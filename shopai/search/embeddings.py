@@ -23,7 +23,7 @@ from shopai.core import counters as stats
 from shopai.core.language import keyword_text
 from shopai.core.on_commit import CommitBatch
 from shopai.models import ProductEmbedding
-from shopai.selectors import forget_keyword_totals
+from shopai.search.selectors import forget_keyword_totals
 
 logger = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shopai.adapters import get_product_adapter
+from shopai.adapters import filter_products, get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language, keyword_text
-from shopai.selectors import filter_products, keyword_products, nearest_products
+from shopai.search.selectors import keyword_products, nearest_products
 
 MODES = ("hybrid", "vector", "keyword")
 FUSIONS = ("convex", "rrf")

@@ -16,7 +16,7 @@ from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.models import Campaign, Event, Segment, UserProfile
-from shopai.selectors import nearest_products
+from shopai.search import nearest_products
 
 RULE_KEYS = {"category", "kind", "min_events", "days"}
 

@@ -1,24 +1,21 @@
-"""Read-only queries: nearest neighbours in pgvector with the shop's filters in SQL, popularity, co-purchases."""
+"""Read-only queries on the product index: nearest neighbours in pgvector with the shop's filters
+in SQL, and BM25 keyword ranking."""
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Avg, Case, CharField, Count, Exists, F, FloatField, OuterRef, QuerySet, Sum, Value, When
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Avg, Case, Count, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
-from django.utils import timezone
 from pgvector.django import CosineDistance
 
+from shopai.adapters import product_pks_as_text
 from shopai.conf import shopai_settings
-from shopai.models import Event, ProductEmbedding
+from shopai.models import ProductEmbedding
 
 
 def nearest_products(
@@ -67,7 +64,7 @@ def nearest_products(
         if len(rows) < k:
             # "+ 0" hides the ordering from the HNSW index, so the planner ranks the allowed rows exactly.
             rows = list(
-                embeddings.filter(object_pk__in=_allowed_pks(products))
+                embeddings.filter(object_pk__in=product_pks_as_text(products))
                 .annotate(distance=CosineDistance("embedding", query_vector) + 0.0)
                 .order_by("distance")
                 .values_list("object_pk", "distance")[:k]
@@ -203,121 +200,3 @@ def forget_keyword_totals(*, content_type_id: int, model_name: str) -> None:
 # ts_rank of a word found once, at weight 1.0: its sum over positions tends to pi^2/6 and is
 # divided by it, so ts_rank * pi^2/6 reads as a count (1.0 for one occurrence, 1.25 for two...).
 TS_RANK_ONE = 1.6449340668
-
-
-def filter_products(queryset, *, in_stock: bool = False, category=None, min_price=None, max_price=None):
-    """The shop's business filters, on the fields named in SHOPAI["PRODUCT_FIELDS"]."""
-    fields = {name: path.replace(".", "__") for name, path in shopai_settings.PRODUCT_FIELDS.items() if path}
-    if in_stock and "stock" in fields:
-        queryset = queryset.filter(**{f"{fields['stock']}__gt": 0})
-    if category is not None and "category" in fields:
-        queryset = queryset.filter(**{fields["category"]: category})
-    if min_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__gte": min_price})
-    if max_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__lte": max_price})
-    return queryset
-
-
-def _allowed_pks(products: QuerySet):
-    return products.order_by().annotate(_pk_text=Cast("pk", output_field=CharField())).values("_pk_text")
-
-
-def events_before(now: datetime | None):
-    events = Event.objects.exclude(object_pk="")
-    return events.filter(created_at__lt=now) if now is not None else events
-
-
-def popularity(
-    *,
-    products: QuerySet,
-    k: int,
-    now: datetime | None = None,
-    half_life_days: float | None = None,
-    window_days: float | None = None,
-    exclude=(),
-) -> dict[str, float]:
-    """The ``k`` products with the most weighted events before ``now``, best first: ``{pk: weight}``.
-
-    Each event counts EVENT_WEIGHTS[kind], halved every ``half_life_days`` of age (None: no decay);
-    only the last ``window_days`` are read (None: all history).
-    """
-    config = shopai_settings.RECOMMENDATIONS
-    at = now or timezone.now()
-    events = events_before(now).filter(object_pk__in=_allowed_pks(products))
-    if window_days:
-        events = events.filter(created_at__gte=at - timedelta(days=float(window_days)))
-    if exclude:
-        events = events.exclude(object_pk__in=list(exclude))
-    weight = Case(
-        *[When(kind=kind, then=Value(float(w))) for kind, w in config["EVENT_WEIGHTS"].items()],
-        default=Value(0.0),
-        output_field=FloatField(),
-    )
-    if half_life_days:
-        age_decay = RawSQL(
-            "power(0.5, extract(epoch from (%s - created_at)) / %s)",
-            (at, float(half_life_days) * 86400.0),
-            output_field=FloatField(),
-        )
-        weight = weight * age_decay
-    rows = (
-        events.values("object_pk")
-        .annotate(weight=Sum(weight, output_field=FloatField()))
-        .filter(weight__gt=0)
-        .order_by("-weight", "object_pk")[:k]
-    )
-    return {row["object_pk"]: float(row["weight"]) for row in rows}
-
-
-def co_purchases(items: dict[str, float], *, now: datetime | None = None) -> dict[str, tuple[float, str]]:
-    """Products bought in the same baskets (one shopper, one day) as ``items`` ({pk: weight}).
-
-    score(j) = Σ_i weight(i) · n_ij / √(n_i · n_j), with n counting baskets, so best-sellers that
-    go with everything do not win. Returns ``{j: (score, the i that contributed most)}``.
-    """
-    purchases = events_before(now).filter(kind=Event.Kind.PURCHASE).exclude(user__isnull=True)
-    baskets_of: dict[str, set] = defaultdict(set)
-    for pk, user_id, day in (
-        purchases.filter(object_pk__in=list(items))
-        .annotate(day=TruncDate("created_at"))
-        .values_list("object_pk", "user_id", "day")
-        .distinct()
-    ):
-        baskets_of[pk].add((user_id, day))
-    baskets = set().union(*baskets_of.values()) if baskets_of else set()
-    if not baskets:
-        return {}
-    contents: dict[tuple, set[str]] = defaultdict(set)
-    for user_id, day, pk in (
-        purchases.filter(user_id__in={user_id for user_id, _ in baskets})
-        .annotate(day=TruncDate("created_at"))
-        .values_list("user_id", "day", "object_pk")
-        .distinct()
-    ):
-        if (user_id, day) in baskets:
-            contents[(user_id, day)].add(pk)
-    pairs: dict[tuple[str, str], int] = defaultdict(int)
-    for item, item_baskets in baskets_of.items():
-        for basket in item_baskets:
-            for other in contents[basket]:
-                if other not in items:
-                    pairs[(item, other)] += 1
-    if not pairs:
-        return {}
-    others = {other for _, other in pairs}
-    basket_counts = dict(
-        purchases.filter(object_pk__in=list(others))
-        .values("object_pk")
-        .annotate(n=Count("pk"))
-        .values_list("object_pk", "n")
-    )
-    result: dict[str, tuple[float, str]] = {}
-    best_part: dict[str, float] = {}
-    for (item, other), together in pairs.items():
-        part = items[item] * together / math.sqrt(len(baskets_of[item]) * max(basket_counts.get(other, 1), together))
-        score, via = result.get(other, (0.0, item))
-        if part > best_part.get(other, 0.0):
-            best_part[other], via = part, item
-        result[other] = (score + part, via)
-    return result
