@@ -1,0 +1,29 @@
+"""shopai's own tables, one module per feature, one app label ("shopai").
+
+Import models from here (``from shopai.models import FAQ``); the modules are an implementation detail.
+"""
+
+from shopai.models.assistant import FAQ, Exchange, FAQEmbedding
+from shopai.models.recommendations import Event, RecommenderSettings, UserProfile
+from shopai.models.search import ProductEmbedding, ProductEmbeddingQuerySet
+from shopai.models.studio import Campaign, Experiment, Exposure, GeneratedCopy, GenerationJob, Segment, Variant
+from shopai.models.vectors import EMBEDDING_DIMENSIONS
+
+__all__ = [
+    "Campaign",
+    "EMBEDDING_DIMENSIONS",
+    "Event",
+    "Exchange",
+    "Experiment",
+    "Exposure",
+    "FAQ",
+    "FAQEmbedding",
+    "GeneratedCopy",
+    "GenerationJob",
+    "ProductEmbedding",
+    "ProductEmbeddingQuerySet",
+    "RecommenderSettings",
+    "Segment",
+    "UserProfile",
+    "Variant",
+]
