@@ -1,0 +1,74 @@
+"""Deterministic, instant generation for unit tests."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from shopai.backends.generation.base import GenerationBackend, TransientError, _cut_at_stop
+
+_FACT = re.compile(r"^\s*(?:[-*•]\s*)?([^\W\d_][\w /]{0,40}?)\s*[:：]\s*(.+?)\s*$")
+
+
+_MARKER = re.compile(r"^\W{3}.*\W{3}$|^\W*$")  # fences such as <<<PRODUCT DATA>>>, ---, ```
+
+
+_WORD = re.compile(r"\S+")
+
+
+class FakeGenerationBackend(GenerationBackend):
+    """Deterministic, instant copy for unit tests, built from the prompt.
+
+    The last user message's ``key: value`` lines are its facts; the output is
+    ``"{name}. {Key}: {value}. ..."``, ``name`` coming from a "name"/"product" fact, else
+    from the first other line that is not a fence such as ``<<<PRODUCT DATA>>>``. One
+    whitespace-separated word counts as one "token"; the text is cut to the token budget
+    and at stop strings. ``calls`` counts generate attempts and ``requests`` keeps each
+    request's messages and options. CONFIG ``fail_first`` (0): the first N attempts raise
+    TransientError, to test retries.
+    """
+
+    def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
+        super().__init__(alias=alias, config=config)
+        self.fail_first = self._number("fail_first", 0, int, minimum=0)
+        if "retry_backoff" not in config:
+            self.retry_backoff = 0.0
+        self.calls = 0
+        self.requests: list[dict[str, Any]] = []
+        self._calls_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", "fake-generation"))
+
+    def compose(self, messages: list[dict[str, str]]) -> str:
+        """The full text this backend writes for ``messages``, before the token budget."""
+        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        lines = [line.strip() for line in user.splitlines() if not _MARKER.match(line.strip())]
+        facts = [(m.group(1).strip(), m.group(2)) for m in map(_FACT.match, lines) if m]
+        title = next((value for key, value in facts if key.lower() in ("name", "product")), None)
+        if title is None:
+            title = next((line for line in lines if not _FACT.match(line)), "Product")
+        parts = [title.rstrip(".") + "."]
+        parts += [f"{key[:1].upper()}{key[1:]}: {value.rstrip('.')}." for key, value in facts if value != title]
+        return " ".join(parts)
+
+    def _generate(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stop: list[str]
+    ) -> tuple[str, int, int, str | None, str | None]:
+        with self._calls_lock:
+            self.calls += 1
+            attempt = self.calls
+            self.requests.append(
+                {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "stop": stop}
+            )
+        if attempt <= self.fail_first:
+            raise TransientError(f"fake failure {attempt} of {self.fail_first}")
+        words = _WORD.findall(self.compose(messages))
+        finish = "length" if len(words) > max_tokens else "stop"
+        text, stopped = _cut_at_stop(" ".join(words[:max_tokens]), stop)
+        if stopped:
+            finish = "stop"
+        prompt_tokens = sum(len(_WORD.findall(m["content"])) for m in messages)
+        return text.strip(), prompt_tokens, len(_WORD.findall(text)), finish, self.name
