@@ -9,12 +9,16 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.utils import DatabaseError
 
+from shopai.adapters import get_product_model
+from shopai.backends import backend_class
+from shopai.conf import shopai_settings
+from shopai.models import EMBEDDING_DIMENSIONS
+from shopai.recommendations.tuned_settings import TUNABLE, override_errors
+from shopai.search.hybrid import FUSIONS
+
 
 @checks.register()
 def check_product_model(app_configs=None, **kwargs):
-    from .adapters import get_product_model
-    from .conf import shopai_settings
-
     try:
         model = get_product_model()
     except ImproperlyConfigured as exc:
@@ -39,10 +43,6 @@ def check_product_model(app_configs=None, **kwargs):
 
 @checks.register()
 def check_embedding_backends(app_configs=None, **kwargs):
-    from .backends import backend_class
-    from .conf import shopai_settings
-    from .models import EMBEDDING_DIMENSIONS
-
     errors = []
     for alias in shopai_settings.EMBEDDINGS:
         try:
@@ -81,9 +81,6 @@ E007 = "shopai.E007"
 
 @checks.register()
 def check_search_settings(app_configs=None, **kwargs):
-    from .conf import shopai_settings
-    from .search.hybrid import FUSIONS
-
     search = shopai_settings.SEARCH
     problems = []
     if search.get("FUSION") not in FUSIONS:
@@ -114,9 +111,6 @@ def check_search_settings(app_configs=None, **kwargs):
 
 @checks.register()
 def check_recommendation_settings(app_configs=None, **kwargs):
-    from .conf import shopai_settings
-    from .recommendations.tuned_settings import TUNABLE, override_errors
-
     config = shopai_settings.RECOMMENDATIONS
     return [
         checks.Error(f'SHOPAI["RECOMMENDATIONS"]: {problem}', hint="Defaults: shopai/conf.py.", id="shopai.E009")
@@ -158,8 +152,6 @@ def check_database(app_configs=None, databases=None, **kwargs):
 
 
 def _check_text_search_config(connection, alias: str) -> list:
-    from .conf import shopai_settings
-
     config = shopai_settings.SEARCH.get("TEXT_SEARCH_CONFIG")
     try:
         with transaction.atomic(using=alias), connection.cursor() as cursor:  # a savepoint: a failed cast is undone

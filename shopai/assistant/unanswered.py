@@ -9,6 +9,7 @@ import numpy as np
 from django.db.models import Q
 from django.utils import timezone
 
+from shopai.assistant.answers import confidence_threshold
 from shopai.conf import shopai_settings
 from shopai.models import FAQ, Exchange
 
@@ -35,8 +36,6 @@ class QuestionGroup:
 
 
 def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
-    from shopai.assistant.answers import confidence_threshold
-
     unsure = Q(handoff=True)
     for language in FAQ.Language.values:
         unsure |= Q(language=language, confidence__lt=confidence_threshold(language))

@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from shopai.conf import shopai_settings
+
 _instances: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
@@ -40,8 +42,6 @@ class Backend:
 
 def backend_class(kind: str, alias: str) -> tuple[type, dict[str, Any]]:
     """Import the class for SHOPAI[kind][alias] without instantiating it."""
-    from shopai.conf import shopai_settings
-
     configured = getattr(shopai_settings, kind)
     if alias not in configured:
         raise ImproperlyConfigured(f'SHOPAI["{kind}"] has no backend named {alias!r}.')

@@ -17,6 +17,7 @@ import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
 from shopai.backends import Backend
+from shopai.conf import shopai_settings
 from shopai.core.language import split_sentences
 
 
@@ -68,7 +69,6 @@ class SentenceQABackend(QABackend):
     @property
     def embedder(self):
         from shopai.backends import get_embedding_backend
-        from shopai.conf import shopai_settings
 
         return get_embedding_backend(self.config.get("embeddings") or shopai_settings.ASSISTANT["EMBEDDINGS"])
 

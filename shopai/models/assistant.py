@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from shopai.core.language import split_sentences
 from shopai.models.vectors import EMBEDDING_DIMENSIONS
 
 
@@ -44,8 +45,6 @@ class FAQ(models.Model):
         """(kind, text) pairs: the question, each alternative phrasing, question and answer
         together ("qa"), and each sentence of the answer. A plain FAQ has one phrasing per entry,
         so the answer's own words carry much of what a shopper may ask (docs/assistant.md)."""
-        from shopai.core.language import split_sentences
-
         question, answer = self.question.strip(), self.answer.strip()
         pairs = [("question", question)]
         pairs += [("alternative", str(text).strip()) for text in self.alternatives if str(text).strip()]

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from shopai.conf import shopai_settings
+from shopai.models import RecommenderSettings
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ def active_override() -> dict[str, Any]:
         cached = None
     if cached is not None:
         return cached
-    from shopai.models import RecommenderSettings
-
     row = RecommenderSettings.objects.filter(active=True).only("values").first()
     values = dict(row.values) if row is not None and isinstance(row.values, dict) else {}
     problems = override_errors(values)
@@ -89,8 +88,6 @@ def put_in_force(row) -> None:
     """Make this RecommenderSettings row the one in force (the previous one steps down)."""
     from django.utils import timezone
 
-    from shopai.models import RecommenderSettings
-
     with transaction.atomic():
         RecommenderSettings.objects.filter(active=True).exclude(pk=row.pk).update(active=False)
         row.active, row.activated_at = True, timezone.now()
@@ -100,8 +97,6 @@ def put_in_force(row) -> None:
 
 def back_to_settings_file() -> int:
     """No tuned row in force any more; returns how many were switched off."""
-    from shopai.models import RecommenderSettings
-
     with transaction.atomic():
         changed = RecommenderSettings.objects.filter(active=True).update(active=False)
     forget_override()

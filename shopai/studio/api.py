@@ -17,6 +17,10 @@ from shopai.api.serializers import (
 from shopai.api.throttling import (
     EventThrottle,
 )
+from shopai.models import Experiment, GenerationJob
+from shopai.studio.copy import CopyError, CopyRequest, start_job
+from shopai.studio.experiments import ExperimentError, assign, convert, visitor_id
+from shopai.studio.grounding import check_text
 
 
 def _product_or_404(product_id: str):
@@ -52,8 +56,6 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(request=CopyRequestSerializer, responses={202: dict})
     def post(self, request, product_id: str):
-        from shopai.studio.copy import CopyError, CopyRequest, start_job
-
         product = _product_or_404(product_id)
         params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         if not isinstance(request.data, dict):
@@ -74,8 +76,6 @@ class JobView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(responses=dict)
     def get(self, request, job_id: int):
-        from shopai.models import GenerationJob
-
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
             raise NotFound("No such job.")
@@ -102,8 +102,6 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(request=CopyCheckSerializer, responses=dict)
     def post(self, request, product_id: str):
-        from shopai.studio.grounding import check_text
-
         product = _product_or_404(product_id)
         if not isinstance(request.data, dict):
             raise ValidationError({"error": 'Send a JSON object, e.g. {"text": "Waterproof jacket…"}.'})
@@ -122,9 +120,6 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(responses=dict)
     def get(self, request, key: str):
-        from shopai.models import Experiment
-        from shopai.studio.experiments import ExperimentError, assign, visitor_id
-
         experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
         if experiment is None:
             raise NotFound(f"No experiment called {key!r} is running.")
@@ -143,9 +138,6 @@ class ExperimentConversionView(ShopAIExceptionMixin, APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, key: str):
-        from shopai.models import Experiment
-        from shopai.studio.experiments import convert, visitor_id
-
         experiment = Experiment.objects.filter(key=key, status=Experiment.Status.RUNNING).first()
         if experiment is None:
             raise NotFound(f"No experiment called {key!r} is running.")

@@ -21,6 +21,7 @@ from shopai.adapters import get_product_adapter
 from shopai.backends import get_backend
 from shopai.conf import shopai_settings
 from shopai.models import GeneratedCopy, GenerationJob
+from shopai.studio.grounding import check_text
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +189,6 @@ def _cut(text: str, limit: int) -> str:
 
 def guard_flags(text: str, facts: str, *, language: str | None = None) -> list[dict[str, str]]:
     """The grounding guard's flags as stored on a draft: [{"phrase", "reason"}]."""
-    from shopai.studio.grounding import check_text
-
     return [{"phrase": flag.phrase, "reason": flag.reason} for flag in check_text(text, facts, language=language).flags]
 
 

@@ -14,6 +14,7 @@ from shopai.conf import shopai_settings
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import Experiment, Exposure, GeneratedCopy, Variant
 from shopai.studio import experiment_stats
+from shopai.studio.copy import current_text
 
 
 class ExperimentError(ValueError):
@@ -152,8 +153,6 @@ def promote(experiment: Experiment, variant: Variant) -> None:
 
 def start_copy_experiment(*, product, field: str, drafts: list[GeneratedCopy], key: str | None = None) -> Experiment:
     """An experiment of the live text (control) against approved drafts of one product field."""
-    from shopai.studio.copy import current_text
-
     if not drafts:
         raise ExperimentError("Choose at least one approved draft to test against the live text.")
     if any(d.status != GeneratedCopy.Status.APPROVED or d.field != field for d in drafts):

@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from shopai.adapters import get_product_adapter
 from shopai.core.language import detect_language, split_sentences
 
 __all__ = ["Flag", "GroundingResult", "check_product_text", "check_text"]
@@ -1728,6 +1729,4 @@ def _brand_shaped(word: str) -> bool:
 
 def check_product_text(product, draft: str, *, language: str | None = None) -> GroundingResult:
     """``check_text`` against the product's facts (``ProductAdapter.get_facts``)."""
-    from shopai.adapters import get_product_adapter
-
     return check_text(draft, get_product_adapter().get_facts(product), language=language)

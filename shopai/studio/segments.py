@@ -17,6 +17,7 @@ from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.models import Campaign, Event, Segment, UserProfile
 from shopai.search import nearest_products
+from shopai.studio.copy import generation_backend, guard_flags
 
 RULE_KEYS = {"category", "kind", "min_events", "days"}
 
@@ -114,8 +115,6 @@ def segment_products(segment: Segment, *, k: int = 3) -> list:
 
 def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = "en") -> Campaign:
     """An email (subject + body) for the segment featuring its products, checked against their facts."""
-    from shopai.studio.copy import generation_backend, guard_flags
-
     adapter = get_product_adapter()
     featured = segment_products(segment)
     if not featured:

@@ -4,6 +4,10 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 
+from shopai.recommendations.recommenders import bought_together, recommend_for_user, similar_products
+from shopai.studio.copy import current_text
+from shopai.studio.experiments import ExperimentError, assign, running_for, visitor_id
+
 register = template.Library()
 
 
@@ -34,8 +38,6 @@ def shopai_chat(context):
 @register.inclusion_tag("shopai/recommendations.html", takes_context=True)
 def shopai_recommendations(context, k=8, title="Recommended for you"):
     """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call)."""
-    from shopai.recommendations.recommenders import recommend_for_user
-
     request = context.get("request")
     user = getattr(request, "user", None)
     return {"items": recommend_for_user(user=user, k=int(k)), "title": title}
@@ -44,8 +46,6 @@ def shopai_recommendations(context, k=8, title="Recommended for you"):
 @register.inclusion_tag("shopai/recommendations.html")
 def shopai_similar(product, k=6, title="Similar products"):
     """``{% shopai_similar product k=6 %}``: products whose description means something close."""
-    from shopai.recommendations.recommenders import similar_products
-
     return {"items": similar_products(product=product, k=int(k)), "title": title}
 
 
@@ -65,8 +65,6 @@ def shopai_track(product=None, query=""):
 @register.inclusion_tag("shopai/recommendations.html")
 def shopai_bought_together(product, k=4, title="Often bought together"):
     """``{% shopai_bought_together product %}``: products shoppers bought in the same basket."""
-    from shopai.recommendations.recommenders import bought_together
-
     return {"items": bought_together(product=product, k=int(k)), "title": title}
 
 
@@ -74,9 +72,6 @@ def shopai_bought_together(product, k=4, title="Often bought together"):
 def shopai_experiment_text(context, product, field="description"):
     """``{% shopai_experiment_text product "description" as text %}``: the visitor's variant of a running
     A/B test of this product field (an impression is recorded once), else the live text."""
-    from shopai.studio.copy import current_text
-    from shopai.studio.experiments import ExperimentError, assign, running_for, visitor_id
-
     request = context.get("request")
     experiment = running_for(product, field) if request is not None else None
     if experiment is None:
