@@ -193,3 +193,53 @@ class CopyCheckSerializer(serializers.Serializer):
             "blank": "The text is empty.",
         },
     )
+
+
+# --- Responses of the marketing studio and experiments ----------------------------------------
+
+
+class CopyJobStartedSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="The job's id: poll jobs/<id>.")
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="Relative to the API root.")
+
+
+class DraftSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.CharField()
+    field = serializers.CharField()
+    text = serializers.CharField()
+    flags = serializers.ListField(child=serializers.DictField(), help_text="What the grounding guard flagged.")
+    grounded = serializers.BooleanField()
+    status = serializers.CharField(help_text="draft, approved, published or rejected")
+    model = serializers.CharField()
+    completion_tokens = serializers.IntegerField()
+    seconds = serializers.FloatField()
+
+
+class CopyJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    parameters = serializers.DictField()
+    results = DraftSerializer(many=True)
+
+
+class GroundingFlagSerializer(serializers.Serializer):
+    phrase = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class CopyCheckResultSerializer(serializers.Serializer):
+    flags = GroundingFlagSerializer(many=True)
+    grounded = serializers.BooleanField(help_text="True when nothing was flagged.")
+
+
+class ExperimentAssignmentSerializer(serializers.Serializer):
+    experiment = serializers.CharField()
+    variant = serializers.CharField()
+    text = serializers.CharField()

@@ -11,8 +11,12 @@ from rest_framework.views import APIView
 from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
 from shopai.api.serializers import (
+    CopyCheckResultSerializer,
     CopyCheckSerializer,
+    CopyJobSerializer,
+    CopyJobStartedSerializer,
     CopyRequestSerializer,
+    ExperimentAssignmentSerializer,
 )
 from shopai.api.throttling import (
     EventThrottle,
@@ -54,7 +58,7 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=CopyRequestSerializer, responses={202: dict})
+    @extend_schema(request=CopyRequestSerializer, responses={202: CopyJobStartedSerializer})
     def post(self, request, product_id: str):
         product = _product_or_404(product_id)
         params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
@@ -66,7 +70,8 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
             job = start_job(product_pks=[product.pk], request=copy_request, user=request.user)
         except CopyError as exc:
             raise ValidationError({"error": str(exc)}) from exc
-        return Response({"job": job.pk, "status": job.status, "url": f"jobs/{job.pk}"}, status=202)
+        started = {"job": job.pk, "status": job.status, "url": f"jobs/{job.pk}"}
+        return Response(CopyJobStartedSerializer(started).data, status=202)
 
 
 class JobView(ShopAIExceptionMixin, APIView):
@@ -74,23 +79,25 @@ class JobView(ShopAIExceptionMixin, APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=CopyJobSerializer)
     def get(self, request, job_id: int):
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
             raise NotFound("No such job.")
         return Response(
-            {
-                "id": job.pk,
-                "status": job.status,
-                "total": job.total,
-                "done": job.done,
-                "skipped": job.skipped,
-                "failed": job.failed,
-                "error": job.error,
-                "parameters": job.parameters,
-                "results": [_draft_dict(draft) for draft in job.drafts.order_by("pk")],
-            }
+            CopyJobSerializer(
+                {
+                    "id": job.pk,
+                    "status": job.status,
+                    "total": job.total,
+                    "done": job.done,
+                    "skipped": job.skipped,
+                    "failed": job.failed,
+                    "error": job.error,
+                    "parameters": job.parameters,
+                    "results": [_draft_dict(draft) for draft in job.drafts.order_by("pk")],
+                }
+            ).data
         )
 
 
@@ -100,7 +107,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=CopyCheckSerializer, responses=dict)
+    @extend_schema(request=CopyCheckSerializer, responses=CopyCheckResultSerializer)
     def post(self, request, product_id: str):
         product = _product_or_404(product_id)
         if not isinstance(request.data, dict):
@@ -109,7 +116,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
         params.is_valid(raise_exception=True)
         result = check_text(params.validated_data["text"], get_product_adapter().get_facts(product))
         flags = [{"phrase": flag.phrase, "reason": flag.reason} for flag in result.flags]
-        return Response({"flags": flags, "grounded": not flags})
+        return Response(CopyCheckResultSerializer({"flags": flags, "grounded": not flags}).data)
 
 
 class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
@@ -118,7 +125,7 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [EventThrottle]
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=ExperimentAssignmentSerializer)
     def get(self, request, key: str):
         experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
         if experiment is None:
@@ -127,7 +134,8 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
             variant = assign(experiment, visitor_id(request))
         except ExperimentError as exc:
             raise NotFound(str(exc)) from exc
-        return Response({"experiment": experiment.key, "variant": variant.name, "text": variant.text})
+        assignment = {"experiment": experiment.key, "variant": variant.name, "text": variant.text}
+        return Response(ExperimentAssignmentSerializer(assignment).data)
 
 
 class ExperimentConversionView(ShopAIExceptionMixin, APIView):
