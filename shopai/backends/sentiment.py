@@ -79,7 +79,7 @@ class SentimentBackend:
 #    free?", "please", "可以寄到上海吗") rather than the shopper's mood, so the score is damped
 #    unless one of the cues below shows a complaint or praise.
 # Each cue shifts the score by its weight. Tuned on one set of support messages; the labelled
-# table in tests/test_sentiment.py is a separate set that measures them.
+# table in tests/backends/test_sentiment.py is a separate set that measures them.
 
 _ASK_DAMPING = 0.25
 

@@ -15,7 +15,7 @@ from shopai.models import FAQ, Exchange
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 ASK = "/api/shopai/ask"
-DEMO_FAQS = Path(__file__).resolve().parent.parent / "store" / "demo_data" / "faqs.json"
+DEMO_FAQS = Path(__file__).resolve().parents[2] / "store" / "demo_data" / "faqs.json"
 REAL = {
     "EMBEDDINGS": {
         "default": {

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import Client
 
-from tests.test_chat_e2e import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.assistant.test_chat_e2e import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 
 if not CHROMIUM.exists():
     pytest.skip(f"the studio test drives the system's Chromium, and {CHROMIUM} is missing", allow_module_level=True)

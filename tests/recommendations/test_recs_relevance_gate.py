@@ -18,7 +18,7 @@ import pytest
 from shopai.recommendations.evaluation import BASELINES, IN_FORCE, SPLITS, evaluate
 from store.catalog_import import import_catalog
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("SHOPAI_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FRANCE = SHARED_DATA / "online_retail_uci" / "france.csv"
 

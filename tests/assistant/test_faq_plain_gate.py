@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("SHOPAI_SHARED_DATA", ROOT.parent / "shared" / "data"))
 PLAIN = ROOT / "eval" / "faq_plain"
 PER_ENTRY = 10

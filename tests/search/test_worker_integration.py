@@ -27,7 +27,7 @@ from tests.brokers import TEST_REDIS, broker_client, broker_stopped
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"  # shopai's default embedding path
 
 

@@ -23,7 +23,7 @@ from shopai.search.embeddings import reindex_products
 from shopai.search.evaluation import evaluate, read_judgements
 from store.catalog_import import import_catalog
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "eval" / "search"
 SHARED_DATA = Path(os.environ.get("SHOPAI_SHARED_DATA", ROOT.parent / "shared" / "data"))
 GATE = json.loads((EVAL / "gate.json").read_text(encoding="utf-8"))
