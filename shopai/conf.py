@@ -134,6 +134,9 @@ DEFAULTS: dict[str, Any] = {
         # Target length in words (English; about twice as many characters in Chinese).
         "LENGTHS": {"short": 40, "medium": 80, "long": 140},
         "MAX_PRODUCTS_PER_JOB": 500,
+        # The shop's own brand and technology names, flagged by the grounding guard when a draft names
+        # one the product's data does not (the shipped list is shopai/studio/lexicons/brands.toml).
+        "EXTRA_BRANDS": [],
         # Sampling temperature for copy (bench/copy_temperature.py: hotter drafts invent more).
         "TEMPERATURE": 0.3,
     },

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from shopai.adapters import get_product_adapter
+from shopai.conf import shopai_settings
 from shopai.core.language import detect_language, split_sentences
 
 __all__ = ["Flag", "GroundingResult", "check_product_text", "check_text"]
@@ -461,693 +464,72 @@ def _term(
     )
 
 
-_TERMS: list[_Term] = [
-    # --- water, weather, care -----------------------------------------------------------
-    _term(
-        "claim",
-        "waterproof",
-        en=(r"(?:fully |100% |completely )?water[- ]?proof(?:ing|ed)?", r"submersible"),
-        zh=("全防水", "防水"),
-        support_en=(r"water[- ]?proof\w*", r"ipx?[78]", r"ip6[78]", r"submersible"),
-        support_zh=("防水",),
-        weaker=r"water[- ]?(?:resistant|repellent)|splash|shower[- ]?proof|dwr|ipx[1-6]|\d+\s*atm|防泼水|泼水",
-    ),
-    _term(
-        "claim",
-        "water-resistant",
-        en=(
-            r"water[- ]?(?:resistant|resistance|repellent|repellency)",
-            r"splash[- ]?(?:proof|resistant|resistance)",
-            r"shower[- ]?proof",
-            "dwr",
-        ),
-        zh=("防泼水", "防溅水?", "抗水", "泼水"),
-        support_en=(
-            r"water[- ]?\w*",
-            r"splash\w*",
-            r"shower\w*",
-            "dwr",
-            r"ipx?\d",
-            r"ip\d\d",
-            r"\d+\s*atm",
-            r"sheds?",
-            "drizzle",
-            "rain",
-        ),
-        support_zh=("防水", "防泼水", "泼水", "防溅", "抗水"),
-    ),
-    _term(
-        "claim",
-        "windproof",
-        en=(r"wind[- ]?proof", r"wind[- ]?resistant", "blocks wind"),
-        zh=("防风",),
-        support_en=(r"wind[- ]?proof", r"wind[- ]?resistant", r"blocks? (?:the )?wind"),
-        support_zh=("防风",),
-    ),
-    _term(
-        "claim",
-        "sealed seams",
-        en=(r"(?:fully |critically )?seam[- ]sealed", r"sealed seams"),
-        zh=("全压胶", "压胶"),
-        support_en=(r"seam[- ]sealed", r"sealed seams", r"taped", r"welded"),
-        support_zh=("压胶",),
-    ),
-    _term(
-        "claim",
-        "machine washable",
-        en=(r"machine[- ]wash(?:able|ed|ing)?", r"washing machine"),
-        zh=("可?整床机洗", "可机洗", "机洗", "可水洗", "水洗"),
-        support_en=(
-            r"machine[- ]wash\w*",
-            r"washing machine",
-            r"wool cycle",
-            r"gentle cycle",
-            r"wash(?:able)? (?:at|on) \d+",
-            r"wash (?:cold|warm)",
-        ),
-        support_zh=("机洗", "水洗", "洗衣机"),
-    ),
-    _term(
-        "claim",
-        "tumble dry",
-        en=(r"tumble[- ]dr(?:y|ied|ier|ying)",),
-        zh=("可烘干", "烘干", "滚筒烘"),
-        support_en=(r"tumble[- ]dr\w*",),
-        support_zh=("烘干",),
-    ),
-    _term("claim", "dishwasher safe", en=(r"dishwasher[- ]?(?:safe|proof|friendly)?",), zh=("洗碗机",)),
-    _term(
-        "claim",
-        "oven-safe",
-        en=(r"oven[- ]?(?:safe|proof)",),
-        zh=("烤箱",),
-        support_en=(r"oven\w*",),
-        support_zh=("烤箱",),
-    ),
-    _term("claim", "microwave-safe", en=(r"microwave[- ]?(?:safe)?",), zh=("微波炉",)),
-    _term("claim", "induction", en=("induction",), zh=("电磁炉",)),
-    _term(
-        "claim",
-        "non-stick",
-        en=(r"non[- ]?stick",),
-        zh=("不粘", "不沾"),
-        support_en=(r"non[- ]?stick",),
-        support_zh=("不粘", "不沾", "不易粘"),
-    ),
-    _term(
-        "claim",
-        "rustproof",
-        en=(r"rust[- ]?(?:proof|resistant|free)", r"(?:won't|will not|never) rust"),
-        zh=("防锈", "不生锈", "不锈(?!钢)"),
-        support_en=(r"rust[- ]?\w*", r"(?:does not|doesn't|won't|will not|never) rust", r"resists? rust"),
-        support_zh=("防锈", "不生锈", "不易生锈", "不锈"),
-    ),
-    _term(
-        "claim",
-        "wrinkle-free",
-        en=(r"wrinkle[- ](?:free|resistant)", r"crease[- ](?:free|resistant)", r"non[- ]iron", r"easy[- ]iron"),
-        zh=("免烫", "抗皱", "防皱"),
-    ),
-    _term(
-        "claim",
-        "anti-pilling",
-        en=(r"anti[- ]?pill\w*", r"pill[- ]?(?:free|resistant)", r"won't pill"),
-        zh=("抗起球", "不起球"),
-        support_en=(r"pill\w*",),
-        support_zh=("起球",),
-    ),
-    _term(
-        "claim",
-        "stain-resistant",
-        en=(r"stain[- ]?(?:proof|resistant|repellent)",),
-        zh=("防污", "抗污", "防油污"),
-        support_en=(r"stain\w*",),
-        support_zh=("防污", "抗污"),
-    ),
-    _term(
-        "claim",
-        "UV protection",
-        en=(r"uv[- ]?(?:protection|protective|resistant|blocking)", r"upf ?\d+"),
-        zh=("防紫外线", "抗紫外线"),
-        support_en=(r"uv\w*", r"upf"),
-        support_zh=("紫外线", "防晒", "uva", "uvb"),
-    ),
-    _term(
-        "claim",
-        "antibacterial",
-        en=(r"anti[- ]?bacterial", r"anti[- ]?microbial", r"anti[- ]?odou?r"),
-        zh=("抗菌", "抑菌", "除菌", "防臭"),
-        support_en=(
-            r"anti[- ]?bacterial",
-            r"anti[- ]?microbial",
-            r"odou?r[- ]resist\w*",
-            r"anti[- ]?odou?r",
-            r"resists? odou?r",
-        ),
-        support_zh=("抗菌", "抑菌", "除菌", "防臭"),
-    ),
-    # --- certifications and provenance --------------------------------------------------
-    _term(
-        "claim",
-        "organic",
-        en=(r"(?:certified )?organic(?:ally)?(?: grown| farmed| certified)?",),
-        zh=("有机认证", "有机种植", "有机"),
-        support_en=(r"organic\w*",),
-        support_zh=("有机",),
-    ),
-    _term("claim", "fair trade", en=(r"fair[- ]?trade(?: certified)?",), zh=("公平贸易",)),
-    _term(
-        "claim",
-        "certified",
-        en=(r"certified", r"certification"),
-        zh=("认证",),
-        support_en=(r"certif\w*", r"conforms?", r"tested to", r"approved"),
-        support_zh=("认证", "检测", "标准"),
-    ),
-    _term(
-        "claim",
-        "child-safety standard",
-        en=(r"baby[- ]safe",),
-        zh=(r"A类", "婴幼儿标准", "婴幼儿", "母婴级"),
-        support_en=("baby", "infant", "newborn"),
-        support_zh=(r"A类", "婴幼儿", "母婴"),
-    ),
-    _term("claim", "food-grade", en=(r"food[- ](?:grade|safe)",), zh=("食品级",)),
-    _term("claim", "non-toxic", en=(r"non[- ]?toxic",), zh=("无毒",)),
-    _term("claim", "vegan", en=("vegan",), zh=("纯素", "素食")),
-    _term("claim", "cruelty-free", en=(r"cruelty[- ]free", r"not tested on animals"), zh=("零残忍", "无动物实验")),
-    _term(
-        "claim",
-        "hypoallergenic",
-        en=(r"hypo[- ]?allergenic", r"allergy[- ](?:safe|friendly)"),
-        zh=("低敏", "不致敏", "抗过敏", "防过敏"),
-    ),
-    _term(
-        "claim",
-        "sustainable",
-        en=(
-            r"biodegradable",
-            r"compostable",
-            r"recyclable",
-            r"eco[- ]friendly",
-            r"environmentally friendly",
-            "sustainabl[ey]",
-            r"carbon[- ]neutral",
-        ),
-        zh=("可降解", "可回收", "碳中和"),
-        support_en=(
-            r"biodegrad\w*",
-            r"compost\w*",
-            r"recycl\w*",
-            r"eco\w*",
-            r"sustainab\w*",
-            "fsc",
-            r"carbon[- ]neutral",
-        ),
-        support_zh=("降解", "回收", "再生", "环保", "碳中和"),
-    ),
-    _term(
-        "claim",
-        "recycled",
-        en=(r"recycled",),
-        zh=("再生", "回收材料"),
-        support_en=(r"recycl\w*",),
-        support_zh=("再生", "回收"),
-    ),
-    _term(
-        "claim",
-        "handmade",
-        en=(r"hand[- ]?made", r"hand[- ]?crafted", r"hand[- ]?finished"),
-        zh=("纯手工", "手工"),
-        support_en=(r"hand[- ]?\w+", r"by hand"),
-        support_zh=("手工",),
-    ),
-    _term("claim", "imported", en=("imported",), zh=("原装进口", "进口")),
-    _term(
-        "claim",
-        "light roast",
-        en=(r"light[- ]roast(?:ed)?", r"(?:cinnamon|blonde) roast"),
-        zh=("浅度烘焙", "浅烘", "轻度烘焙"),
-        support_en=(r"light[- ]roast\w*", r"roast: light", r"(?:cinnamon|blonde) roast"),
-        support_zh=("浅度烘焙", "浅烘", "轻度烘焙"),
-    ),
-    _term(
-        "claim",
-        "medium roast",
-        en=(r"medium[- ]roast(?:ed)?",),
-        zh=("中度烘焙", "中烘"),
-        support_en=(r"medium[- ]roast\w*", r"roast: medium"),
-        support_zh=("中度烘焙", "中烘"),
-    ),
-    _term(
-        "claim",
-        "dark roast",
-        en=(r"(?<!medium-)(?<!medium )dark[- ]roast(?:ed)?", r"french roast", r"italian roast"),
-        zh=("深度烘焙", "深烘", "重度烘焙"),
-        support_en=(r"(?<!medium-)(?<!medium )dark[- ]roast\w*", r"roast: dark", r"(?:french|italian) roast"),
-        support_zh=("深度烘焙", "深烘", "重度烘焙"),
-    ),
-    _term(
-        "claim",
-        "no make-up remover needed",
-        en=(r"washes? off with water", r"no (?:need for )?make[- ]?up remover"),
-        zh=("无需卸妆", "免卸妆", "清水(?:即)?可?卸"),
-        same_words=True,
-    ),
-    _term(
-        "claim",
-        "grade",
-        en=(r"grade[- ]?a+", r"premium grade", r"aaa+"),
-        zh=("特级", "特等", "一级", "一等", "头等", "顶级", "极品", "AAA+级?"),
-        same_words=True,
-    ),
-    _term(
-        "claim",
-        "lifetime",
-        en=(r"lifetime (?:warranty|guarantee)", r"lifelong", r"for life"),
-        zh=("终身质保", "终身保修", "终身"),
-        support_en=("lifetime", "lifelong", "for life"),
-        support_zh=("终身",),
-    ),
-    _term(
-        "claim",
-        "warranty",
-        en=(r"warrant(?:y|ies|ed)", r"guarantee(?! to)"),
-        zh=("质保", "保修", "保固", "包换"),
-        support_en=(r"warrant\w*", r"guarantee\w*"),
-        support_zh=("质保", "保修", "保固", "包换"),
-    ),
-    _term("claim", "free shipping", en=(r"free (?:shipping|delivery|returns)",), zh=("包邮", "免运费", "七天无理由")),
-    _term(
-        "claim",
-        "winter use",
-        en=("winter", r"all[- ]season", r"year[- ]round", "sub[- ]zero", "arctic"),
-        zh=("冬季", "冬天", "寒冬", "严冬", "四季"),
-        support_en=(
-            r"winter\w*",
-            r"all[- ]season",
-            r"year[- ]round",
-            r"four[- ]season",
-            r"sub[- ]zero",
-            r"cold",
-            r"snow",
-            r"-\d+\s*°c",
-        ),
-        support_zh=("冬", "四季", "寒"),
-    ),
-    _term(
-        "claim",
-        "swimming",
-        en=(r"swim(?:ming|mers?)?", r"div(?:e|ing)", r"snorkel\w*", r"underwater"),
-        zh=("游泳", "潜水", "浮潜"),
-        support_en=(r"swim\w*", r"div(?:e|ing)", r"snorkel\w*", r"underwater"),
-        support_zh=("游泳", "潜水"),
-    ),
-    _term(
-        "claim",
-        "free from",
-        en=(
-            r"(?:bpa|pfoa|ptfe|pfas|paraben|sulfate|sulphate|silicone|phthalate|gluten|nut|"
-            r"dairy|lactose|soy|sugar|caffeine|alcohol|fragrance|perfume|plastic|latex|"
-            r"preservative|cruelty)[- ]free",
-            r"no added (?:sugar|salt|preservatives)",
-            r"sugar[- ]free",
-        ),
-        zh=(
-            "无(?:香精|酒精|硅油|防腐剂|尼泊金酯|色素|添加剂|糖|盐|麸质|双酚A|荧光剂|甲醛|涂层|激素|反式脂肪)",
-            "不含(?:香精|酒精|硅油|防腐剂|尼泊金酯|色素|添加剂|糖|盐|麸质|双酚A|荧光剂|甲醛|涂层|激素)",
-            "(?:0|零)(?:糖|添加|脂肪|香精|酒精)",
-            "无添加",
-            "不添加",
-        ),
-        same_words=True,
-    ),
-    _term(
-        "claim",
-        "all natural",
-        en=(r"(?:all|100%|purely|completely)[- ]natural", r"chemical[- ]free"),
-        zh=("纯天然", "天然无添加", "零化学"),
-        support_en=(r"all[- ]natural", r"100% natural", r"chemical[- ]free"),
-        support_zh=("纯天然",),
-    ),
-    # --- health -------------------------------------------------------------------------
-    _term(
-        "health",
-        "medical claim",
-        en=(
-            r"cur(?:e|es|ed|ing)\b[^.;,]*",
-            r"(?:treats?|heals?|prevents?|reverses?|relieves?)\s+(?:your\s+)?"
-            r"(?:\w+\s+){0,2}(?:pain|diseases?|illness|acne|eczema|psoriasis|dandruff|arthritis|insomnia|anxiety|"
-            r"depression|hair loss|baldness|wrinkles|cellulite|infections?|inflammation|allerg\w+|asthma|cancer|"
-            r"diabetes|headaches?|migraines?|colds?|flu|symptoms?)",
-            r"boosts?\s+(?:your\s+)?immun\w*(?: system)?",
-            r"immune(?: system| support| boost\w*)?",
-            r"detox\w*",
-            r"weight[- ]loss",
-            r"lose weight",
-            r"fat[- ]burning",
-            r"burns? fat",
-            r"anti[- ]?ag(?:e|ing)",
-            r"(?:reduces?|erases?|removes?|smooths?)\s+(?:fine lines|wrinkles)",
-            r"wrinkles?",
-            r"hair (?:growth|regrowth)",
-            r"regrow\w*",
-            r"medical[- ]grade",
-            r"pharmaceutical[- ]grade",
-            r"hospital[- ]grade",
-            r"fda[- ]approved",
-            r"clinically\s+\w+",
-        ),
-        zh=(
-            "治疗",
-            "治愈",
-            "根治",
-            "疗效",
-            "药效",
-            "特效",
-            "预防[^，。,；;]{0,6}(?:病|癌|症)",
-            "降(?:低)?(?:血压|血糖|血脂|胆固醇)",
-            "血压",
-            "血糖",
-            "血脂",
-            "胆固醇",
-            "(?:增强|提高|提升)免疫力?",
-            "免疫力",
-            "抗癌",
-            "防癌",
-            "减肥",
-            "瘦身",
-            "燃脂",
-            "排毒",
-            "助眠",
-            "失眠",
-            "焦虑",
-            "抑郁",
-            "颈椎病",
-            "关节炎",
-            "生发",
-            "脱发",
-            "防脱",
-            "淡化细纹",
-            "抗衰老?",
-            "抗老",
-            "去皱",
-            "美白",
-            "祛斑",
-            "淡斑",
-            "祛痘",
-            "去黑头",
-            "黑头",
-            "收缩毛孔",
-            "孕妇可用",
-            "孕期可用",
-            "孕妇适用",
-            "婴儿可用",
-            "宝宝可用",
-            "医用级?",
-            "医美级?",
-            "药用级?",
-            "医疗级",
-            "临床(?:证明|验证|测试|实验|试验)?",
-        ),
-        same_words=True,
-    ),
-    _term(
-        "health",
-        "expert endorsement",
-        en=(
-            r"(?:doctors?|dentists?|physio\w*|chiropractors?|dermatologists?|vets?|experts?|nutritionists?)"
-            r"[- ](?:recommended|approved|tested)",
-            r"recommended by (?:\w+ )?(?:doctors|dentists|physio\w*|chiropractors|dermatologists|vets|experts)",
-            r"dermatologist[- ]\w+",
-            r"clinically proven",
-        ),
-        zh=("医生推荐", "专家推荐", "皮肤科(?:医生)?(?:测试|推荐|认证)", "牙医推荐"),
-        support_en=(
-            r"dermatolog\w*",
-            r"clinic\w*",
-            r"recommended by",
-            r"vet\w*",
-            r"doctor\w*",
-            r"dentist\w*",
-            r"chiropract\w*",
-            r"expert\w*",
-        ),
-        support_zh=("皮肤科", "医生", "专家", "临床"),
-    ),
-    # --- promises and superlatives -----------------------------------------------------
-    _term(
-        "promise",
-        "superlative",
-        en=(
-            r"best[- ]?sell(?:ing|er)s?",
-            r"award[- ]winning",
-            r"(?:world|industry|market)[- ]leading",
-            r"number one",
-            r"no\.? ?1",
-            r"#1",
-            r"the world'?s (?:best|first|\w+est|most \w+)",
-            r"best[- ]in[- ]class",
-            r"unbeatable",
-            r"unmatched",
-            r"unrivall?ed",
-            r"unparall?eled",
-            r"indestructible",
-            r"unbreakable",
-            r"revolutionary",
-            r"miracle",
-            r"guarantee[sd]? (?:to|you|that|a|an|the)\b[^.;,]*",
-            r"100% (?:guaranteed|effective|safe|satisfaction)",
-            r"(?:will )?never (?:leak|fail|break|wear out|fade|"
-            r"tear|pill|shrink|rust|stain)s?",
-            r"lasts? (?:a )?(?:lifetime|forever)",
-            r"for good",
-            r"forever",
-            r"permanent(?:ly)?",
-            r"instant(?:ly)? results?",
-            r"in any (?:storm|weather|conditions?)",
-            r"the (?:best|lightest|warmest|strongest|toughest|softest|fastest|most comfortable) (?!of both)\w+",
-            r"(?:our|the) (?:most|best) \w+",
-        ),
-        zh=(
-            "销量(?:冠军|第一|领先)",
-            "第一",
-            "爆款",
-            "网红",
-            "(?:荣获|获得|斩获|荣膺)[^，。,；;]{0,10}奖",
-            "获奖",
-            "大奖",
-            "世界级",
-            "行业领先",
-            "史上最",
-            "全网最",
-            "最(?:好|佳|强|轻|薄|暖|优|受欢迎|畅销|便宜|低价|高级)",
-            "保证",
-            "确保",
-            "承诺",
-            "永不",
-            "永久",
-            "彻底",
-            "立竿见影",
-            "100%有效",
-            "万能",
-            "神器",
-            "奇效",
-            "绝对",
-            "零风险",
-            "无敌",
-        ),
-        same_words=True,
-    ),
-]
+_LEXICONS = Path(__file__).resolve().parent / "lexicons"
 
-_COLOURS_EN = (
-    "black|white|grey|gray|charcoal|navy|blue|red|green|khaki|beige|ivory|yellow|orange|pink|purple|violet|lilac|"
-    "brown|tan|camel|burgundy|maroon|teal|turquoise|coral|mustard|terracotta|oatmeal|indigo|scarlet|crimson|"
-    "lavender|magenta|aqua|cyan|champagne"
-)
-_COLOURS_ZH = (
-    "黑色|白色|灰色|蓝色|红色|绿色|黄色|橙色|粉色|紫色|棕色|咖啡色|米色|米白|卡其色?|藏青|藏蓝|深蓝|浅蓝|天蓝|宝蓝|军绿|"
-    "墨绿|橄榄绿|酒红|玫红|枣红|金色|银色|香槟色|奶白|杏色|驼色|燕麦色|雾霾蓝|雾紫|曜石黑|冰川白|深空灰|荧光橙|宝石蓝|"
-    "豆沙色|正红色?|枫叶红|深灰|浅灰|炭灰"
-)
-_BASIC_ZH_COLOUR = "黑白灰蓝红绿黄橙粉紫棕"
 
-_MATERIALS: list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...] | None, tuple[str, ...] | None]] = [
-    # label, draft EN, draft ZH, support EN (None: same), support ZH (None: same)
-    ("cotton", ("cotton",), ("(?<!记忆)(?<!吸音)(?<!海)(?<!珍珠)(?<!太空)(?<!喷胶)棉(?!签)",), None, ("棉",)),
-    (
-        "pure cotton",
-        (r"100\s*% cotton", r"pure cotton", r"all[- ]cotton"),
-        ("纯棉", "全棉", r"100\s*%\s*棉"),
-        (r"100\s*% cotton", r"pure cotton", r"all[- ]cotton"),
-        ("纯棉", "全棉", r"100\s*%[\u4e00-\u9fff]{0,4}棉"),
-    ),
-    ("linen", ("linen", "flax"), ("亚麻", "棉麻", "苎麻"), None, None),
-    ("wool", ("wool", "woollen", "woolen"), ("羊毛", "毛呢"), ("wool",), ("羊毛", "毛呢")),
-    ("merino", ("merino",), ("美利奴",), None, None),
-    ("cashmere", ("cashmere",), ("羊绒", "开司米"), None, None),
-    ("alpaca / mohair", ("alpaca", "mohair", "angora"), ("羊驼", "马海毛", "安哥拉"), None, None),
-    ("silk", ("silk",), ("真丝", "蚕丝", "丝绸"), None, None),
-    (
-        "down",
-        (
-            r"(?:duck|goose|eider)\s+down",
-            r"down[- ](?:fill(?:ed)?|insulat\w*|jacket|coat|puffer|pillow|duvet|"
-            r"sleeping bag)",
-            r"\d+/\d+\s+down",
-        ),
-        ("羽绒", "鸭绒", "鹅绒"),
-        (r"down",),
-        ("羽绒", "鸭绒", "鹅绒"),
-    ),
-    ("goose down", ("goose",), ("[白灰]?鹅绒", "[白灰]鹅"), ("goose",), ("鹅",)),
-    ("duck down", ("duck",), ("[白灰]?鸭绒", "[白灰]鸭"), ("duck",), ("鸭",)),
-    ("feather", ("feathers?",), ("羽毛",), None, None),
-    ("fleece", ("fleece",), ("抓绒", "摇粒绒", "加绒"), ("fleece",), ("抓绒", "摇粒绒", "加绒", "绒")),
-    (
-        "leather",
-        ("leather", "cowhide", "calfskin", "nubuck", "suede", "sheepskin"),
-        ("真皮", "皮革", "牛皮", "头层", "羊皮", "翻毛皮", "麂皮"),
-        ("leather", "cowhide", "calfskin", "nubuck", "suede", "sheepskin", "hide"),
-        ("真皮", "皮革", "牛皮", "头层", "羊皮", "翻毛皮", "麂皮"),
-    ),
-    ("suede", ("suede",), ("麂皮",), ("suede", "nubuck"), ("麂皮", "翻毛皮")),
-    ("denim", ("denim",), ("牛仔布", "丹宁"), None, ("牛仔", "丹宁")),
-    ("velvet", ("velvet",), ("丝绒", "天鹅绒"), None, None),
-    ("polyester", ("polyester",), ("涤纶", "聚酯"), None, ("涤", "聚酯")),
-    ("nylon", ("nylon", "polyamide"), ("尼龙", "锦纶"), None, None),
-    ("elastane", ("elastane", "spandex", "lycra"), ("氨纶",), None, None),
-    (
-        "modal / viscose",
-        ("modal", "viscose", "rayon", "lyocell", "tencel"),
-        ("莫代尔", "粘胶", "人造丝", "天丝"),
-        None,
-        None,
-    ),
-    ("acrylic", ("acrylic",), ("腈纶", "亚克力"), None, None),
-    ("bamboo", ("bamboo",), ("竹",), None, None),
-    ("stainless steel", (r"stainless(?: steel)?",), ("不锈钢",), None, None),
-    ("steel", ("steel",), ("(?<!不锈)钢(?!化)",), None, ("钢",)),
-    ("cast iron", (r"cast[- ]iron",), ("铸铁",), None, None),
-    ("titanium", ("titanium",), ("钛",), None, None),
-    ("aluminium", ("alumin(?:i)?um",), ("铝",), None, None),
-    ("copper / brass", ("copper", "brass", "bronze"), ("铜",), None, None),
-    ("carbon fibre", (r"carbon(?:[- ]?fib(?:re|er))?(?! steel| footprint| neutral)",), ("碳纤维", "碳素"), None, None),
-    ("glass", ("glass",), ("玻璃",), None, None),
-    ("ceramic", ("ceramic", "porcelain", "stoneware", "earthenware"), ("陶瓷", "瓷器", "骨瓷", "陶"), None, None),
-    ("enamel", (r"enamel(?:l?ed)?",), ("珐琅", "搪瓷"), None, None),
-    ("oak", ("oak",), ("橡木",), None, None),
-    ("walnut", ("walnut",), ("胡桃木",), None, ("胡桃",)),
-    ("beech", ("beech",), ("榉木",), None, ("榉",)),
-    ("pine", ("pine",), ("松木",), None, ("松",)),
-    ("acacia", ("acacia",), ("相思木", "金合欢"), None, None),
-    ("teak", ("teak",), ("柚木",), None, None),
-    ("maple", ("maple",), ("枫木",), None, None),
-    ("birch", ("birch",), ("桦木",), None, None),
-    ("ash wood", (r"ash(?: wood)?(?= handles?| wood| veneer| frame)",), ("白蜡木",), ("ash",), None),
-    ("solid wood", (r"solid wood",), ("实木",), (r"solid \w+",), ("实木",)),
-    ("cork", ("cork",), ("软木",), None, None),
-    ("rubber", ("rubber",), ("橡胶",), None, None),
-    ("latex", ("latex",), ("乳胶",), None, None),
-    ("silicone", ("silicone",), ("硅胶",), None, None),
-    ("memory foam", (r"memory[- ]foam",), ("记忆棉", "记忆海绵"), None, None),
-    (
-        "plastic",
-        ("plastic", "polypropylene", "abs"),
-        ("塑料",),
-        ("plastic", "polypropylene", "abs", "pp", "pvc"),
-        ("塑料",),
-    ),
-    ("gold / silver", ("gold", "silver", "sterling"), ("黄金", "纯金", "纯银", "925银", "镀金"), None, None),
-    ("marble", ("marble",), ("大理石",), None, None),
-    ("lacquer", ("lacquer(?:ed)?", "varnish(?:ed)?"), ("清漆", "上漆", "漆"), None, ("漆",)),
-    ("coating", (r"(?:non[- ]stick )?coat(?:ed|ing)",), ("涂层",), (r"coat\w*",), ("涂层",)),
-    ("charcoal", ("charcoal",), ("竹炭", "活性炭"), None, None),
-]
-for _label, _en_words, _zh_words, _support_en, _support_zh in _MATERIALS:
-    _TERMS.append(_term("material", _label, en=_en_words, zh=_zh_words, support_en=_support_en, support_zh=_support_zh))
-_TERMS.append(_term("colour", "colour", en=(_COLOURS_EN,), zh=(_COLOURS_ZH,), same_words=True))
+def _lexicon(name: str) -> dict:
+    with (_LEXICONS / f"{name}.toml").open("rb") as handle:
+        return tomllib.load(handle)
 
-# Places of origin: a draft naming one the source does not name invents provenance.
-_ORIGINS: list[tuple[str, ...]] = [
-    ("italy", "italian", "意大利"),
-    ("japan", "japanese", "日本"),
-    ("germany", "german", "德国"),
-    ("france", "french", "法国"),
-    ("switzerland", "swiss", "瑞士"),
-    ("britain", "british", "uk", "england", "英国"),
-    ("scotland", "scottish", "苏格兰"),
-    ("ireland", "irish", "爱尔兰"),
-    ("portugal", "portuguese", "葡萄牙"),
-    ("spain", "spanish", "西班牙"),
-    ("turkey", "turkish", "土耳其"),
-    ("egypt", "egyptian", "埃及"),
-    ("mongolia", "mongolian", "蒙古"),
-    ("new zealand", "新西兰"),
-    ("australia", "australian", "澳大利亚", "澳洲"),
-    ("peru", "peruvian", "秘鲁"),
-    ("ethiopia", "ethiopian", "埃塞俄比亚"),
-    ("colombia", "colombian", "哥伦比亚"),
-    ("brazil", "brazilian", "巴西"),
-    ("china", "chinese", "中国"),
-    ("korea", "korean", "韩国"),
-    ("usa", "america", "american", "美国"),
-    ("canada", "canadian", "加拿大"),
-    ("sweden", "swedish", "瑞典"),
-    ("denmark", "danish", "丹麦"),
-    ("norway", "norwegian", "挪威"),
-    ("finland", "finnish", "芬兰"),
-    ("netherlands", "dutch", "荷兰"),
-    ("belgium", "belgian", "比利时"),
-    ("hungary", "hungarian", "匈牙利"),
-    ("greece", "greek", "希腊"),
-    ("morocco", "moroccan", "摩洛哥"),
-    ("india", "indian", "印度"),
-    ("vietnam", "vietnamese", "越南"),
-    ("thailand", "thai", "泰国"),
-    ("kenya", "kenyan", "肯尼亚"),
-    ("sri lanka", "ceylon", "斯里兰卡"),
-    ("nordic", "scandinavian", "北欧"),
-    ("新疆",),
-    ("西藏",),
-    ("云南",),
-    ("福建",),
-    ("浙江",),
-    ("杭州",),
-    ("台湾",),
-    ("山东",),
-    ("黑龙江",),
-    ("四川",),
-    ("广东",),
-    ("江苏",),
-    ("安徽",),
-    ("湖南",),
-    ("贵州",),
-    ("内蒙古",),
-    ("宁夏",),
-    ("东北",),
-    ("狮峰",),
-    ("梅家坞",),
-]
-for _group in _ORIGINS:
-    _latin = tuple(word.replace(" ", r"\s+") for word in _group if word.isascii())
-    _chinese = tuple(word for word in _group if not word.isascii())
-    _TERMS.append(_term("origin", _group[0], en=_latin, zh=_chinese))
 
-# Brands and trademarked technologies that copywriters (and models) like to add.
-_BRANDS_EN = (
-    r"gore[- ]?tex|goretex|vibram|ykk|polartec|primaloft|cordura|thinsulate|coolmax|dyneema|pertex|sympatex|"
-    r"outdry|teflon|scotchgard|gateron|kailh|cherry mx|sony|bose|airpods|iphone|samsung|huawei|xiaomi|qualcomm|"
-    r"aptx|dolby|ldac|anker|philips|dyson|le creuset|staub|zwilling|tefal|pyrex|swarovski|harris tweed|"
-    r"loro piana|zegna|woolmark|oeko[- ]tex|bluesign|nike|adidas|merrell|salomon|patagonia|arc'?teryx|osprey|"
-    r"garmin|fitbit|gopro|jetboil|black diamond|leki|therm-a-rest|nespresso|kitchenaid|vitamix|mfi"
-)
-_BRANDS_ZH = (
-    "戈尔|索尼|三星|华为|小米|高通|杜比|飞利浦|戴森|双立人|特福|施华洛世奇|耐克|阿迪达斯|始祖鸟|北面|佳明|大疆|"
-    "樱桃轴|佳达隆|凯华"
-)
-_TERMS.append(_term("name", "brand", en=(_BRANDS_EN,), zh=(_BRANDS_ZH,), same_words=True))
+def _terms_from_data() -> list[_Term]:
+    """The lexicons in shopai/studio/lexicons/*.toml as terms, in the order the guard tries them."""
+    terms = [
+        _term(
+            entry["kind"],
+            entry["label"],
+            en=tuple(entry.get("en", ())),
+            zh=tuple(entry.get("zh", ())),
+            support_en=tuple(entry["support_en"]) if "support_en" in entry else None,
+            support_zh=tuple(entry["support_zh"]) if "support_zh" in entry else None,
+            weaker=entry.get("weaker"),
+            same_words=entry.get("same_words", False),
+        )
+        for entry in _lexicon("terms")["term"]
+    ]
+    for entry in _lexicon("materials")["material"]:
+        terms.append(
+            _term(
+                "material",
+                entry["label"],
+                en=tuple(entry["en"]),
+                zh=tuple(entry["zh"]),
+                support_en=tuple(entry["support_en"]) if "support_en" in entry else None,
+                support_zh=tuple(entry["support_zh"]) if "support_zh" in entry else None,
+            )
+        )
+    terms.append(_term("colour", "colour", en=(_COLOURS_EN,), zh=(_COLOURS_ZH,), same_words=True))
+    for group in _lexicon("origins")["origins"]:
+        latin = tuple(word.replace(" ", r"\s+") for word in group if word.isascii())
+        chinese = tuple(word for word in group if not word.isascii())
+        terms.append(_term("origin", group[0], en=latin, zh=chinese))
+    terms.append(_term("name", "brand", en=(_BRANDS_EN,), zh=(_BRANDS_ZH,), same_words=True))
+    return terms
+
+
+_COLOURS = _lexicon("colours")
+_COLOURS_EN = "|".join(_COLOURS["en"])
+_COLOURS_ZH = "|".join(_COLOURS["zh"])
+_BASIC_ZH_COLOUR = _COLOURS["basic_zh"]
+_BRAND_WORDS = _lexicon("brands")
+_BRANDS_EN = "|".join(_BRAND_WORDS["en"])
+_BRANDS_ZH = "|".join(_BRAND_WORDS["zh"])
+_TERMS: list[_Term] = _terms_from_data()
+
+
+@lru_cache(maxsize=8)
+def _terms_with(extra_brands: tuple[str, ...]) -> tuple[_Term, ...]:
+    latin = tuple(re.escape(brand) for brand in extra_brands if brand.isascii())
+    chinese = tuple(re.escape(brand) for brand in extra_brands if not brand.isascii())
+    if not latin and not chinese:
+        return tuple(_TERMS)
+    return (*_TERMS, _term("name", "brand", en=latin, zh=chinese, same_words=True))
+
+
+def _active_terms() -> tuple[_Term, ...]:
+    """The shipped lexicons, plus the shop's own brands (SHOPAI["COPY"]["EXTRA_BRANDS"])."""
+    return _terms_with(tuple(shopai_settings.COPY.get("EXTRA_BRANDS") or ()))
+
 
 _KIND_REASON = {
     "material": "'{phrase}' is not in the product's data",
@@ -1515,7 +897,7 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
     # 6. Lexicon terms: materials, colours, claims, health, promises, origins, brands. A supported
     # term does not hide an overlapping, more specific one ("羽绒" is supported, "白鹅绒" is not).
     known: list[tuple[int, int]] = []
-    for term in _TERMS:
+    for term in _active_terms():
         for match in term.draft.finditer(text):
             start, end = match.start(), match.end()
             if start == end or _overlaps(consumed, start, end):

@@ -396,3 +396,28 @@ def test_eval_command_rejects_bad_files(catalogue, tmp_path):
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(CommandError):
         call_command("shopai_eval_grounding", str(binary))
+
+
+def test_a_shops_own_brands_are_flagged_like_the_shipped_ones(settings):
+    from shopai.studio.grounding import check_text
+
+    # Names a capitalisation check cannot see: a Chinese brand, and one written in lower case.
+    cases = [
+        ("这款抓绒衣采用凯乐石面料，保暖舒适。", "名称：抓绒衣\n描述：保暖抓绒外套。", "zh", "凯乐石"),
+        (
+            "A warm fleece with a trailforge lining.",
+            "name: Alpine fleece\ndescription: A warm fleece jacket.",
+            "en",
+            "trailforge",
+        ),
+    ]
+    for draft, source, language, _ in cases:
+        assert not check_text(draft, source, language=language).flags  # not a brand shopai knows
+
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "COPY": {**settings.SHOPAI.get("COPY", {}), "EXTRA_BRANDS": ["凯乐石", "Trailforge"]},
+    }
+    for draft, source, language, brand in cases:
+        assert [flag.phrase for flag in check_text(draft, source, language=language).flags] == [brand]
+        assert check_text(draft, source + f"\nbrand: {brand}", language=language).grounded
