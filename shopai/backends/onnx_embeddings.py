@@ -38,16 +38,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import logging
 import math
 import os
 import re
-import shutil
-import tempfile
-import time
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,22 +63,10 @@ QUANTIZE_CHOICES = ("int8", "fp32")
 # Bump when the exported graph changes: caches built by older code are then rebuilt.
 EXPORT_FORMAT = 1
 OPSET = 17
-# The FFN output projection of the first layer sees the widest activations: quantising it costs
-# most of the int8 error (cosine to fp32 0.976 for that one layer alone, >0.999 for most others),
-# so it stays fp32. Names are those torch gives BERT-like models; other models match nothing.
-INT8_KEEP_FP32 = re.compile(r"(^|/)layer\.0/output/dense/MatMul$")
-# Texts the export is checked on: short, long (more tokens than the trace example), Chinese.
-CHECK_TEXTS = (
-    "Waterproof hiking boots",
-    "Ideal for cold-weather training or work outdoors, the Chaz Hoodie promises superior warmth with every wear. "
-    "Thick material blocks out the wind as ribbed cuffs and bottom band seal in body heat. " * 4,
-    "轻便防水的徒步鞋，适合雨天和山路。",
-    "USB-C charger, 65 W, two ports",
-)
 _MODEL_DIRS_IGNORED = {".git", "__pycache__", "onnx", "openvino"}
 
 
-def _pip_hint(package: str) -> str:
+def pip_hint(package: str) -> str:
     return f"pip install {package}"
 
 
@@ -148,12 +131,12 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _import_onnxruntime():
+def import_onnxruntime():
     try:
         import onnxruntime
     except ImportError as exc:
         raise ImproperlyConfigured(
-            f"OnnxEmbeddingBackend needs onnxruntime, which is not installed: {_pip_hint('onnxruntime')}"
+            f"OnnxEmbeddingBackend needs onnxruntime, which is not installed: {pip_hint('onnxruntime')}"
         ) from exc
     return onnxruntime
 
@@ -161,7 +144,7 @@ def _import_onnxruntime():
 # --- Tokenising -----------------------------------------------------------------------
 
 
-class _Tokenizer:
+class Tokenizer:
     """The model's own tokenizer: ``tokenizer.json`` through ``tokenizers``, else transformers' AutoTokenizer."""
 
     def __init__(self, folder: Path, max_length: int) -> None:
@@ -208,7 +191,7 @@ def _pad_token(folder: Path) -> str | None:
 # --- Exporting ------------------------------------------------------------------------
 
 
-def _pooling_mode(folder: Path) -> str:
+def pooling_mode(folder: Path) -> str:
     """ "mean" or "cls", from the sentence-transformers Pooling module of the folder (mean when absent)."""
     pooling_dir = folder / "1_Pooling"
     with contextlib.suppress(OSError, ValueError):
@@ -228,7 +211,7 @@ def _pooling_mode(folder: Path) -> str:
     )
 
 
-def _feeds(tokenizer: _Tokenizer, texts: Sequence[str], input_names: Sequence[str]) -> dict[str, np.ndarray]:
+def feeds(tokenizer: Tokenizer, texts: Sequence[str], input_names: Sequence[str]) -> dict[str, np.ndarray]:
     return _pad(tokenizer.encode(texts), tokenizer.pad_id, input_names)
 
 
@@ -245,14 +228,8 @@ def _pad(encoded: Sequence[tuple[list[int], list[int]]], pad_id: int, input_name
     return {name: arrays[name] for name in input_names}
 
 
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return (a * b).sum(axis=1)
-
-
-def _session(path: Path, *, threads: int, allow_spinning: bool = False):
-    ort = _import_onnxruntime()
+def create_session(path: Path, *, threads: int, allow_spinning: bool = False):
+    ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -263,174 +240,8 @@ def _session(path: Path, *, threads: int, allow_spinning: bool = False):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _run(session, feeds: dict[str, np.ndarray]) -> np.ndarray:
+def run_session(session, feeds: dict[str, np.ndarray]) -> np.ndarray:
     return session.run(None, feeds)[0]
-
-
-def export_onnx(folder: Path, target: Path, *, quantize: str, threads: int) -> dict[str, Any]:
-    """Write ``target`` (an ONNX file producing normalised sentence vectors) from a sentence-transformers folder.
-
-    Returns facts for the cache's meta.json: what was fused, the check against PyTorch, timings.
-    """
-    started = time.perf_counter()
-    try:
-        import onnx  # torch.onnx.export needs it too
-        import torch
-        from transformers import AutoConfig, AutoModel
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            "OnnxEmbeddingBackend exports the model once, which needs torch, transformers and onnx "
-            f"({_pip_hint('torch transformers onnx')}); or copy a built cache into cache_dir. {exc}"
-        ) from exc
-    ort = _import_onnxruntime()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-    config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager").eval()
-    pooling = _pooling_mode(folder)
-    tokenizer = _Tokenizer(folder, max_length=int(getattr(config, "max_position_embeddings", 512)))
-    takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
-    input_names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
-
-    class SentenceEncoder(torch.nn.Module):
-        """Transformer, pooling and L2 normalisation: the sentence-transformers pipeline as one graph."""
-
-        def __init__(self, transformer):
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids, attention_mask, token_type_ids=None):
-            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                kwargs["token_type_ids"] = token_type_ids
-            hidden = self.transformer(**kwargs).last_hidden_state
-            if pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-
-    encoder = SentenceEncoder(model).eval()
-    example = _feeds(tokenizer, ["a short example", "a slightly longer example sentence"], input_names)
-    check = _feeds(tokenizer, CHECK_TEXTS, input_names)
-    with torch.inference_mode():
-        reference = encoder(**{k: torch.from_numpy(v) for k, v in check.items()}).numpy()
-
-    dynamic = {name: {0: "batch", 1: "tokens"} for name in input_names}
-    dynamic["embedding"] = {0: "batch"}
-    work = Path(tempfile.mkdtemp(prefix="export-", dir=target.parent))
-    facts: dict[str, Any] = {"pooling": pooling, "inputs": input_names, "opset": OPSET}
-    try:
-        raw = work / "raw.onnx"
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                encoder,
-                tuple(torch.from_numpy(example[name]) for name in input_names),
-                str(raw),
-                input_names=input_names,
-                output_names=["embedding"],
-                dynamic_axes=dynamic,
-                opset_version=OPSET,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        del encoder, model
-        facts["export_seconds"] = round(time.perf_counter() - started, 2)
-
-        def agreement(path: Path) -> np.ndarray:
-            return _cosines(_run(_session(path, threads=threads), check), reference)
-
-        raw_cos = agreement(raw)
-        if raw_cos.min() < 0.9999:
-            raise ImproperlyConfigured(
-                f"The ONNX export of {folder} disagrees with PyTorch (cosine {raw_cos.min():.5f}); not caching it."
-            )
-        fp32 = raw
-        fused = _fuse(raw, work / "fused.onnx", config)
-        if fused is not None:
-            fused_cos = agreement(fused)
-            if fused_cos.min() >= 0.9999:
-                fp32, facts["fused"] = fused, True
-            else:
-                logger.warning("Fused ONNX graph disagrees with PyTorch (%.5f); using the plain one.", fused_cos.min())
-        facts.setdefault("fused", False)
-        if quantize == "int8":
-            from onnx import TensorProto
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            graph = onnx.load(str(fp32), load_external_data=False).graph
-            keep = [node.name for node in graph.node if INT8_KEEP_FP32.search(node.name)]
-            final = work / "int8.onnx"
-            with _quiet_onnxruntime_logging():
-                quantize_dynamic(
-                    str(fp32),
-                    str(final),
-                    weight_type=QuantType.QInt8,
-                    per_channel=True,  # per-tensor scales: mean cosine to fp32 0.95 instead of 0.995
-                    nodes_to_exclude=keep,
-                    extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
-                )
-            facts["int8_fp32_nodes"] = keep
-        else:
-            final = fp32
-        final_cos = agreement(final)
-        facts["check_cosine_min"] = round(float(final_cos.min()), 6)
-        facts["check_cosine_mean"] = round(float(final_cos.mean()), 6)
-        if final_cos.mean() < 0.97:
-            raise ImproperlyConfigured(
-                f"The {quantize} ONNX model of {folder} is too far from PyTorch (mean cosine {final_cos.mean():.4f})."
-            )
-        tmp_target = target.with_name(target.name + ".tmp")
-        shutil.copyfile(final, tmp_target)
-        os.replace(tmp_target, target)
-        facts["onnxruntime"] = ort.__version__
-        facts["torch"] = torch.__version__
-        facts["build_seconds"] = round(time.perf_counter() - started, 2)
-        return facts
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _quiet_onnxruntime_logging() -> Iterator[None]:
-    """Drop records below ERROR logged by ONNX Runtime's Python tools (fusion and quantisation chatter:
-    they log through loggers named after bare modules, "fusion_attention" and the like, or the root
-    logger itself, so the filter sits on the root logger and on its handlers)."""
-
-    class Quiet(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return record.levelno >= logging.ERROR or "onnxruntime" not in record.pathname
-
-    quiet = Quiet()
-    root = logging.getLogger()
-    targets = [root, *root.handlers]
-    for target in targets:
-        target.addFilter(quiet)
-    try:
-        yield
-    finally:
-        for target in targets:
-            target.removeFilter(quiet)
-
-
-def _fuse(source: Path, target: Path, config: Any) -> Path | None:
-    """ONNX Runtime's transformer fusions (attention, skip-LayerNorm, GELU); None when they do not apply."""
-    heads = getattr(config, "num_attention_heads", None)
-    hidden = getattr(config, "hidden_size", None)
-    if not heads or not hidden:
-        return None
-    try:
-        from onnxruntime.transformers import optimizer
-
-        with _quiet_onnxruntime_logging():
-            fused = optimizer.optimize_model(str(source), model_type="bert", num_heads=heads, hidden_size=hidden)
-            fused.save_model_to_file(str(target))
-        return target
-    except Exception as exc:  # an architecture the fuser does not know: the plain graph is fine
-        logger.info("ONNX Runtime fusions skipped for this model: %s", exc)
-        return None
 
 
 # --- The backend ----------------------------------------------------------------------
@@ -441,7 +252,7 @@ class OnnxModel:
     """What ``OnnxEmbeddingBackend.load()`` returns: a session, its tokenizer and where they came from."""
 
     session: Any
-    tokenizer: _Tokenizer
+    tokenizer: Tokenizer
     input_names: list[str]
     path: Path
     meta: dict[str, Any]
@@ -502,14 +313,14 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
             "model": model_fingerprint(folder),
             "quantize": self.quantize,
             "opset": OPSET,
-            "onnxruntime": _import_onnxruntime().__version__,
+            "onnxruntime": import_onnxruntime().__version__,
         }
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name if folder.name != "model" else folder.parent.name)
         return self.cache_dir / f"{slug}-{self.quantize}-{digest}", key
 
     def _load(self) -> OnnxModel:
-        _import_onnxruntime()
+        import_onnxruntime()
         folder = self.model_folder()
         entry, key = self.cache_entry(folder)
         model = self._open_cached(entry, key, folder)
@@ -532,7 +343,7 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         try:
             if meta.get("key") != key or meta.get("sha256") != _sha256_file(path):
                 raise ValueError("the files do not match their meta.json")
-            session = _session(path, threads=self.threads, allow_spinning=self.allow_spinning)
+            session = create_session(path, threads=self.threads, allow_spinning=self.allow_spinning)
         except Exception as exc:  # unreadable, truncated or stale: rebuilt under the lock
             logger.warning("ONNX cache %s is unusable (%s); rebuilding it.", entry, exc)
             return None
@@ -544,13 +355,15 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         meta_path = entry / "meta.json"
         meta_path.unlink(missing_ok=True)  # readers without the lock see "no cache" until the end
         path = entry / "model.onnx"
+        from shopai.backends.onnx_export import export_onnx  # torch, transformers and onnx: export only
+
         facts = export_onnx(folder, path, quantize=self.quantize, threads=self.threads)
         meta = {"key": key, "sha256": _sha256_file(path), "source": str(folder), **facts}
         tmp = meta_path.with_name("meta.json.tmp")
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
         os.replace(tmp, meta_path)
         logger.info("ONNX model ready in %.1f s: %s", facts.get("build_seconds", 0.0), path)
-        session = _session(path, threads=self.threads, allow_spinning=self.allow_spinning)
+        session = create_session(path, threads=self.threads, allow_spinning=self.allow_spinning)
         return self._model_of(session, path, meta, folder, built=True)
 
     def _model_of(self, session, path: Path, meta: dict, folder: Path, *, built: bool) -> OnnxModel:
@@ -558,7 +371,7 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         unknown = set(input_names) - {"input_ids", "attention_mask", "token_type_ids"}
         if unknown:
             raise ImproperlyConfigured(f"{path} has inputs this backend does not feed: {sorted(unknown)}")
-        tokenizer = _Tokenizer(folder, max_length=self.max_seq_length)
+        tokenizer = Tokenizer(folder, max_length=self.max_seq_length)
         return OnnxModel(session, tokenizer, input_names, path, meta, built)
 
     # Encoding ------------------------------------------------------------------------
@@ -572,7 +385,7 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         out = np.empty((len(encoded), self.dimensions), dtype=np.float32)
         for rows in self._batches(order, lengths):
             feeds = _pad([encoded[row] for row in rows], model.tokenizer.pad_id, model.input_names)
-            out[rows] = _run(model.session, feeds)
+            out[rows] = run_session(model.session, feeds)
         return out
 
     def _batches(self, order: np.ndarray, lengths: Sequence[int]) -> Iterator[list[int]]:

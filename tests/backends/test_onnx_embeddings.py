@@ -15,7 +15,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from shopai import backends
-from shopai.backends import onnx_embeddings
+from shopai.backends import onnx_embeddings, onnx_export
 from shopai.backends.embeddings import resolve_model_path
 from shopai.backends.onnx_embeddings import OnnxEmbeddingBackend
 
@@ -152,7 +152,7 @@ def test_tokenizer_matches_transformers(fp32):
     folder = fp32.model_folder()
     reference = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     expected = reference(TEXTS, truncation=True, max_length=256)["input_ids"]
-    ours = onnx_embeddings._Tokenizer(folder, max_length=256).encode(TEXTS)
+    ours = onnx_embeddings.Tokenizer(folder, max_length=256).encode(TEXTS)
     assert [ids for ids, _ in ours] == expected
     assert max(len(ids) for ids in expected) == 256  # the long text was truncated
 
@@ -209,7 +209,7 @@ def test_cache_is_reused(fp32, onnx_cache, monkeypatch):
     def no_export(*args, **kwargs):
         raise AssertionError("exported again although the cache is valid")
 
-    monkeypatch.setattr(onnx_embeddings, "export_onnx", no_export)
+    monkeypatch.setattr(onnx_export, "export_onnx", no_export)
     again = _backend(onnx_cache, quantize="fp32")
     model = again.load()
     assert not model.built
@@ -222,13 +222,13 @@ def test_deleted_cache_is_rebuilt_once_by_concurrent_loaders(fp32, onnx_cache, m
     entry = fp32.load().path.parent
     shutil.rmtree(entry)
     exports = []
-    real_export = onnx_embeddings.export_onnx
+    real_export = onnx_export.export_onnx
 
     def counting_export(*args, **kwargs):
         exports.append(threading.current_thread().name)
         return real_export(*args, **kwargs)
 
-    monkeypatch.setattr(onnx_embeddings, "export_onnx", counting_export)
+    monkeypatch.setattr(onnx_export, "export_onnx", counting_export)
     loaded, errors = [], []
 
     def load():
