@@ -135,7 +135,7 @@ DEFAULTS: dict[str, Any] = {
         "LENGTHS": {"short": 40, "medium": 80, "long": 140},
         "MAX_PRODUCTS_PER_JOB": 500,
         # The shop's own brand and technology names, flagged by the grounding guard when a draft names
-        # one the product's data does not (the shipped list is shopai/studio/lexicons/brands.toml).
+        # one the product's data does not (the shipped list is shopai/studio/grounding/data/brands.toml).
         "EXTRA_BRANDS": [],
         # Sampling temperature for copy (bench/copy_temperature.py: hotter drafts invent more).
         "TEMPERATURE": 0.3,

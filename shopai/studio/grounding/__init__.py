@@ -1,0 +1,24 @@
+"""Grounding guard: flag facts in generated copy that the product's own data does not support.
+
+``check_text(draft, source)`` reads a marketing draft (description, title, meta description,
+bullet highlights; English or Chinese) and the product's facts (``ProductAdapter.get_facts``:
+name, category, description and ``key: value`` lines) and returns the phrases of the draft
+that state something the facts do not: numbers and units, prices, sizes, materials, colours,
+claims and certifications, health claims, promised outcomes and superlatives, places of origin
+and brand or product-line names. Each flag quotes the phrase exactly as the draft writes it,
+with a reason a shop owner can act on.
+
+Rules, not a model: pure Python, deterministic, a few milliseconds per draft. The product's
+text is only ever searched, never followed: a sentence in it that talks to a model ("ignore
+previous instructions…") supports nothing, and the same words in a draft are flagged.
+
+What it cannot see: a fact that is present in the source but attached to another part of the
+product ("three-year warranty" on the motor when the source gives three years for the heating
+plate), arithmetic (7 h + 21 h from the case = "28 hours"), and claims outside its lexicons
+that use only ordinary words.
+"""
+
+from shopai.studio.grounding.api import Flag, GroundingResult
+from shopai.studio.grounding.guard import check_product_text, check_text
+
+__all__ = ["Flag", "GroundingResult", "check_product_text", "check_text"]
