@@ -205,14 +205,16 @@ class CopyJobStartedSerializer(serializers.Serializer):
 
 
 class DraftSerializer(serializers.Serializer):
+    """A ``GeneratedCopy`` as the API shows it."""
+
     id = serializers.IntegerField()
-    product_id = serializers.CharField()
+    product_id = serializers.CharField(source="object_pk")
     field = serializers.CharField()
     text = serializers.CharField()
     flags = serializers.ListField(child=serializers.DictField(), help_text="What the grounding guard flagged.")
     grounded = serializers.BooleanField()
     status = serializers.CharField(help_text="draft, approved, published or rejected")
-    model = serializers.CharField()
+    model = serializers.CharField(source="model_name")
     completion_tokens = serializers.IntegerField()
     seconds = serializers.FloatField()
 

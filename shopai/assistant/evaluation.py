@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,9 +229,3 @@ def evaluate_intents(rows: list[tuple[str, str]]) -> dict:
 def current_threshold():
     """The configured threshold: one number, or one per language."""
     return shopai_settings.ASSISTANT["CONFIDENCE_THRESHOLD"]
-
-
-def dump(data: dict, path: Path | None) -> None:
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -37,21 +37,6 @@ def _product_or_404(product_id: str):
     return product
 
 
-def _draft_dict(draft) -> dict:
-    return {
-        "id": draft.pk,
-        "product_id": draft.object_pk,
-        "field": draft.field,
-        "text": draft.text,
-        "flags": draft.flags,
-        "grounded": draft.grounded,
-        "status": draft.status,
-        "model": draft.model_name,
-        "completion_tokens": draft.completion_tokens,
-        "seconds": draft.seconds,
-    }
-
-
 class ProductCopyView(ShopAIExceptionMixin, APIView):
     """Queue copy generation for one product; poll the job for the draft."""
 
@@ -95,7 +80,7 @@ class JobView(ShopAIExceptionMixin, APIView):
                     "failed": job.failed,
                     "error": job.error,
                     "parameters": job.parameters,
-                    "results": [_draft_dict(draft) for draft in job.drafts.order_by("pk")],
+                    "results": job.drafts.order_by("pk"),
                 }
             ).data
         )

@@ -138,6 +138,9 @@ def test_copy_api_is_staff_only_and_returns_a_job(client, admin_client, jacket, 
     copy_service.run_job(job_id)
     body = admin_client.get(f"/api/shopai/jobs/{job_id}").json()
     assert body["status"] == "done" and body["results"][0]["field"] == "title"
+    draft = GeneratedCopy.objects.get(job_id=job_id)
+    assert body["results"][0]["product_id"] == str(jacket.pk) and body["results"][0]["model"] == draft.model_name
+    assert body["results"][0]["text"] == draft.text and body["results"][0]["status"] == "draft"
     assert admin_client.post(url, {"tone": "angry"}, content_type="application/json").status_code == 400
     assert admin_client.get("/api/shopai/jobs/999999").status_code == 404
 

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from shopai.assistant import evaluation, faqs
 from shopai.assistant.faq_import import FAQFileError, import_faqs
+from shopai.core.reports import write_json
 from shopai.models import FAQ
 
 
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             result = self._evaluate(rows, threshold=threshold, fit=fit, quiet=options["no_progress"])
             transaction.set_rollback(True)
         self._print(result)
-        evaluation.dump(result, json)
+        write_json(result, json)
 
     def _load(self, path: Path) -> None:
         """Only this file's FAQs are published for the evaluation (the transaction is rolled back)."""

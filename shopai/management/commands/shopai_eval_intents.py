@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from shopai.assistant import evaluation
+from shopai.core.reports import write_json
 
 
 class Command(BaseCommand):
@@ -50,4 +51,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  {intent:<18}{accuracy:.3f}")
         for row in result["most_confused"]:
             self.stdout.write(f"  confused: {row['expected']} → {row['predicted']} ×{row['count']}")
-        evaluation.dump(result, json)
+        write_json(result, json)

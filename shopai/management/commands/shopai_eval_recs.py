@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from tqdm import tqdm
 
-from shopai.assistant import evaluation
+from shopai.core.reports import write_json
 from shopai.recommendations.evaluation import SPLITS, case_count, evaluate, parse_blend, read_events, shop_history
 from shopai.recommendations.event_import import EventFileError
 from shopai.search import embeddings
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             f"{'; tuned row active' if result['tuned'] else ''}"
         )
         self.stdout.write(format_tables(result))
-        evaluation.dump(result, json)
+        write_json(result, json)
 
 
 def format_tables(result: dict) -> str:

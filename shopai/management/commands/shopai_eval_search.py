@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from shopai.assistant import evaluation
+from shopai.core.reports import write_json
 from shopai.search.evaluation import REFERENCE, JudgementFileError, evaluate, read_judgements
 
 
@@ -59,4 +59,4 @@ class Command(BaseCommand):
         weakest = sorted(result["per_query"]["hybrid"].items(), key=lambda item: item[1])[:worst]
         for query, value in weakest:
             self.stdout.write(f"  weak (hybrid): {value:.3f}  {query}")
-        evaluation.dump(result, json)
+        write_json(result, json)

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from tqdm import tqdm
 
-from shopai.assistant import evaluation
+from shopai.core.reports import write_json
 from shopai.models import RecommenderSettings
 from shopai.recommendations import tuned_settings as rec_settings
 from shopai.recommendations import tuning as rec_tuning
@@ -102,7 +102,7 @@ class Command(BaseCommand):
         self.stdout.write(f"tuned on the development splits: {best} ({len(tried)} settings tried)")
         self.stdout.write(format_report(report, k=k))
         result = {"source": source, "k": k, "before": before, "tuned": best, "splits": report, "tried": len(tried)}
-        evaluation.dump(result, Path(json) if json else None)
+        write_json(result, json)
         if options["apply"]:
             self.apply(result, force=options["force"])
 
