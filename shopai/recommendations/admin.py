@@ -40,6 +40,7 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
         if not splits:
             return "–"
         names = list(next(iter(splits.values()))["results"])
+        key = f"NDCG@{obj.report.get('k', 10)}"
         header = format_html_join("", "<th>{}</th>", ((name,) for name in names))
         rows = format_html_join(
             "",
@@ -52,7 +53,7 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
                         "<td>{} [{}, {}]</td>",
                         (
                             (
-                                f"{block['results'][n]['NDCG']:.3f}",
+                                f"{block['results'][n][key]:.3f}",
                                 f"{block['results'][n]['ci'][0]:.3f}",
                                 f"{block['results'][n]['ci'][1]:.3f}",
                             )

@@ -372,14 +372,16 @@ def recommenders(replay: Replay, *, blends: dict[str, dict[str, float]]) -> dict
     return result
 
 
-def summarise(per_case: dict[str, list[dict[str, float]]], *, k: int, coverage: dict[str, float]) -> dict:
+def summarise(per_case: dict[str, list[dict[str, float]]], *, k: int, coverage: dict[str, float] | None = None) -> dict:
     """Means with bootstrap intervals, and each recommender's paired difference to the best baseline."""
     key = f"NDCG@{k}"
     rows = {}
     for name, values in per_case.items():
         means = {metric: float(np.mean([v[metric] for v in values])) for metric in values[0]}
         low, high = bootstrap(v[key] for v in values)
-        rows[name] = {**means, "ci": [low, high], "coverage": coverage.get(name, 0.0)}
+        rows[name] = {**means, "ci": [low, high]}
+        if coverage is not None:
+            rows[name]["coverage"] = coverage.get(name, 0.0)
     present = [name for name in BASELINES if name in rows]
     best = max(present, key=lambda name: rows[name][key]) if present else None
     if best:

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from shopai.recommendations.evaluation import (
-    BASELINES,
     DEV_SPLITS,
     OWN_COUNT,
     OWN_RECENCY,
@@ -27,8 +26,8 @@ from shopai.recommendations.evaluation import (
     Replay,
     _own_by_count,
     _own_by_recency,
-    bootstrap,
     metrics,
+    summarise,
 )
 from shopai.recommendations.recommenders import CANDIDATES, trending_scores
 from shopai.recommendations.selectors import popularity
@@ -186,23 +185,16 @@ def search_size(components=COMPONENTS, rounds: int = 3) -> int:
 
 
 def compare(replay: Replay, prepared: dict[str, list[Prepared]], settings: dict[str, dict]) -> dict:
-    """Per split: baselines and each named setting, mean NDCG with its interval, and each
-    setting's paired difference to the best baseline of that split."""
+    """Per split: baselines and each named setting, NDCG@k with its interval, and each setting's
+    paired difference to the best baseline of that split (``evaluation.summarise``)."""
+    key = f"NDCG@{replay.k}"
     report = {}
     for split, items in prepared.items():
         if not items:
             continue
         per_case = baseline_scores(replay, items)
-        best = max(BASELINES, key=lambda name: np.mean(per_case[name]))
         for name, config in settings.items():
             per_case[name] = score(replay, items, config)
-        rows = {}
-        for name, values in per_case.items():
-            diffs = [a - b for a, b in zip(values, per_case[best], strict=True)]
-            rows[name] = {
-                "NDCG": float(np.mean(values)),
-                "ci": list(bootstrap(values)),
-                "vs_best_baseline": {"diff": float(np.mean(diffs)), "ci": list(bootstrap(diffs))},
-            }
-        report[split] = {"cases": len(items), "dev": split in DEV_SPLITS, "best_baseline": best, "results": rows}
+        cases = {name: [{key: value} for value in values] for name, values in per_case.items()}
+        report[split] = {"cases": len(items), "dev": split in DEV_SPLITS, **summarise(cases, k=replay.k)}
     return report

@@ -87,8 +87,8 @@ def test_replenishment_history_puts_own_purchases_first(replenishment, tmp_path)
     blend = tuned["BLEND"]
     assert tuned["BUY_AGAIN_FIRST"] or max(blend, key=blend.get) == "buy_again"
     last = result["splits"]["last basket"]["results"]
-    assert last["tuned"]["NDCG"] == pytest.approx(1.0)  # the three staples, on top
-    assert last["popularity"]["NDCG"] < 0.5
+    assert last["tuned"]["NDCG@10"] == pytest.approx(1.0)  # the three staples, on top
+    assert last["popularity"]["NDCG@10"] < 0.5
     assert "last basket (10 cases)" in out and "vs best baseline" in out  # with an interval beside each figure
     assert not RecommenderSettings.objects.exists()  # nothing applied without --apply
 
@@ -102,9 +102,9 @@ def test_history_without_repeats_moves_weight_to_trending(fashion, tmp_path):
     assert tuned["BLEND"]["buy_again"] < tuned["BLEND"]["trending"] + tuned["BLEND"]["interests"]
     for split, block in result["splits"].items():
         rows = block["results"]
-        assert rows["own purchases by count"]["NDCG"] == 0.0, split
+        assert rows["own purchases by count"]["NDCG@10"] == 0.0, split
         if split != "rolling 30 days":  # a window's new items are unknown at its start: nobody finds them
-            assert rows["tuned"]["NDCG"] > rows["settings in force"]["NDCG"] + 0.1, split
+            assert rows["tuned"]["NDCG@10"] > rows["settings in force"]["NDCG@10"] + 0.1, split
 
 
 def _ranking(client, user) -> list:
@@ -122,7 +122,7 @@ def test_apply_changes_the_api_ranking_and_revert_restores_it(fashion, client):
 
     assert "now in force" in out
     row = RecommenderSettings.objects.get(active=True)
-    assert row.report["splits"]["last basket"]["results"]["tuned"]["NDCG"] > 0
+    assert row.report["splits"]["last basket"]["results"]["tuned"]["NDCG@10"] > 0
     assert applied != before
     bought = set(Event.objects.filter(user=shopper, kind="purchase").values_list("object_pk", flat=True))
     assert applied[0] not in {int(pk) for pk in bought}  # defaults led with own purchases; tuned does not
@@ -157,11 +157,12 @@ def test_a_tuning_that_loses_on_the_last_baskets_needs_force(db):
     from shopai.management.commands.shopai_tune_recommendations import Command
 
     def block(dev, in_force, tuned):
-        results = {"settings in force": {"NDCG": in_force}, "tuned": {"NDCG": tuned}}
+        results = {"settings in force": {"NDCG@10": in_force}, "tuned": {"NDCG@10": tuned}}
         return {"dev": dev, "cases": 5, "results": results}
 
     result = {
         "source": "test",
+        "k": 10,
         "before": {"BLEND": {"buy_again": 1.0}},
         "tuned": {"BLEND": {"trending": 1.0}},
         "splits": {"dev split": block(True, 0.2, 0.4), "last basket": block(False, 0.3, 0.25)},

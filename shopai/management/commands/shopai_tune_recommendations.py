@@ -111,7 +111,8 @@ class Command(BaseCommand):
             self.stdout.write("The settings in force are already the best found: nothing to apply.")
             return
         held = [report for report in result["splits"].values() if not report["dev"]]
-        gain = np.mean([r["results"][TUNED]["NDCG"] - r["results"][IN_FORCE]["NDCG"] for r in held]) if held else 0.0
+        key = f"NDCG@{result['k']}"
+        gain = np.mean([r["results"][TUNED][key] - r["results"][IN_FORCE][key] for r in held]) if held else 0.0
         if gain < 0 and not force:
             raise CommandError(
                 f"The tuned settings do worse than those in force on the held-out last baskets ({gain:+.3f} NDCG): "
@@ -153,13 +154,13 @@ def format_report(report: dict, *, k: int) -> str:
             row = block["results"][name]
             versus = row["vs_best_baseline"]
             lines.append(
-                f"  {name:<{width}}NDCG@{k} {row['NDCG']:.3f} [{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
+                f"  {name:<{width}}NDCG@{k} {row[f'NDCG@{k}']:.3f} [{row['ci'][0]:.3f}, {row['ci'][1]:.3f}]"
                 f"   vs best baseline {versus['diff']:+.3f} [{versus['ci'][0]:+.3f}, {versus['ci'][1]:+.3f}]"
             )
     lines.append("\nmean over splits (each split counts once)")
-    best = np.mean([block["results"][block["best_baseline"]]["NDCG"] for block in report.values()])
+    best = np.mean([block["results"][block["best_baseline"]][f"NDCG@{k}"] for block in report.values()])
     for name in names:
-        mean = np.mean([block["results"][name]["NDCG"] for block in report.values()])
+        mean = np.mean([block["results"][name][f"NDCG@{k}"] for block in report.values()])
         lift = f"{mean / best - 1:+.1%}" if best > 0 else "n/a"
         lines.append(f"  {name:<{max(map(len, names)) + 2}}NDCG@{k} {mean:.3f}   vs best baselines {lift}")
     return "\n".join(lines)
