@@ -9,6 +9,6 @@ class ShopAIConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registration side effects)
+        from . import checks, receivers, tasks  # noqa: F401  (registers checks, receivers and every task name)
 
         receivers.connect_product_loaded()

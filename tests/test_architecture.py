@@ -54,3 +54,16 @@ def test_the_models_match_the_migrations(db):
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)  # exits non-zero when one is missing
     assert "No changes detected" in out.getvalue()
+
+
+def test_every_task_a_service_queues_by_name_is_registered():
+    """Services queue tasks by name (importing the tasks module back would be a circle): a renamed task fails here."""
+    from celery import current_app
+
+    names = set()
+    for path in (ROOT / "shopai").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "queue_task" and node.args:
+                names.add(node.args[0].value)
+    assert len(names) >= 5, names  # products, FAQs, phrasings, profiles, copy jobs
+    assert not names - set(current_app.tasks), names - set(current_app.tasks)

@@ -17,6 +17,7 @@ from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import keyword_terms
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import FAQ, FAQEmbedding
 
 logger = logging.getLogger(__name__)
@@ -113,11 +114,9 @@ def schedule_faq_embedding(*, faq_id: int) -> None:
     """Queue an FAQ for embedding after the transaction commits; if the broker is down the sweep finds it."""
 
     def enqueue() -> None:
-        from shopai.assistant.tasks import embed_faqs_task
-
         try:
-            embed_faqs_task.apply_async(args=[[faq_id]], queue=shopai_settings.QUEUES["embeddings"], retry=False)
-        except Exception as exc:  # the sweep compares hashes, so nothing is lost
+            queue_task("shopai.tasks.embed_faqs", args=[[faq_id]], queue="embeddings", retry=False)
+        except QueueUnavailable as exc:  # the sweep compares hashes, so nothing is lost
             logger.warning("Broker unreachable; FAQ %s will be embedded by the sweep: %s", faq_id, exc)
 
     transaction.on_commit(enqueue)
@@ -126,9 +125,7 @@ def schedule_faq_embedding(*, faq_id: int) -> None:
 def sweep_faqs() -> int:
     ids = faqs_needing_embedding()
     if ids:
-        from shopai.assistant.tasks import embed_faqs_task
-
-        embed_faqs_task.apply_async(args=[ids], queue=shopai_settings.QUEUES["embeddings"])
+        queue_task("shopai.tasks.embed_faqs", args=[ids], queue="embeddings")
     return len(ids)
 
 

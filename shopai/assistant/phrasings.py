@@ -17,6 +17,7 @@ from shopai.adapters import content_hash
 from shopai.backends import get_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import FAQ
 
 logger = logging.getLogger(__name__)
@@ -85,11 +86,9 @@ def schedule(faq: FAQ) -> None:
         return
 
     def enqueue() -> None:
-        from shopai.assistant.tasks import suggest_faq_phrasings_task
-
         try:
-            suggest_faq_phrasings_task.apply_async(args=[faq.pk], queue=shopai_settings.QUEUES["generation"])
-        except Exception as exc:  # suggestions are optional: the next save asks again
+            queue_task("shopai.tasks.suggest_faq_phrasings", args=[faq.pk], queue="generation")
+        except QueueUnavailable as exc:  # suggestions are optional: the next save asks again
             logger.warning("Broker unreachable; no phrasings suggested for FAQ %s: %s", faq.pk, exc)
 
     transaction.on_commit(enqueue)

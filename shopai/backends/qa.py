@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
-from shopai.backends import Backend
+from shopai.backends import Backend, get_embedding_backend
+from shopai.backends.embeddings import resolve_model_path
 from shopai.conf import shopai_settings
 from shopai.core.language import split_sentences
 
@@ -68,8 +69,6 @@ class SentenceQABackend(QABackend):
 
     @property
     def embedder(self):
-        from shopai.backends import get_embedding_backend
-
         return get_embedding_backend(self.config.get("embeddings") or shopai_settings.ASSISTANT["EMBEDDINGS"])
 
     def extract(
@@ -130,8 +129,6 @@ class TransformersQABackend(QABackend):
 
     def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from shopai.backends.embeddings import resolve_model_path
-
         path = resolve_model_path(str(self.config["model"]))
         try:
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer

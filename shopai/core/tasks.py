@@ -1,8 +1,38 @@
-"""What every feature's Celery tasks retry on."""
+"""What every feature's Celery tasks share: what they retry on, and how services queue them.
 
+Services queue a task by its registered name instead of importing its module: each feature's
+``tasks`` module imports that feature's services, so an import back would be a circle. The names
+are a public contract anyway (queued messages and beat schedules carry them); the app's
+``ready()`` imports the task hub, so every name is registered before anything is queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
 from django.db import InterfaceError, OperationalError
 
 from shopai.backends import BackendError
+from shopai.conf import shopai_settings
 
 # Failures worth another try: the database or broker hiccuped, a model server timed out.
 TRANSIENT = (OperationalError, InterfaceError, BackendError, ConnectionError, TimeoutError)
+
+
+class QueueUnavailable(Exception):
+    """The broker did not take the task (down, unreachable, refusing); the caller decides what is kept."""
+
+
+def queue_task(name: str, *, args: list | tuple = (), kwargs: dict | None = None, queue: str, **options: Any):
+    """Send the registered task ``name`` to SHOPAI["QUEUES"][queue].
+
+    Raises ``QueueUnavailable`` when the broker fails (kombu and redis raise several types; all mean
+    "not queued"). An unknown name raises ``celery.exceptions.NotRegistered`` instead: a programming
+    error that no caller should mistake for a broker outage.
+    """
+    task = current_app.tasks[name]
+    try:
+        return task.apply_async(args=list(args), kwargs=kwargs or {}, queue=shopai_settings.QUEUES[queue], **options)
+    except Exception as exc:
+        raise QueueUnavailable(str(exc)) from exc

@@ -13,6 +13,7 @@ from shopai import signals
 from shopai.adapters import get_order_adapter, resolve_path
 from shopai.conf import shopai_settings
 from shopai.core.on_commit import CommitBatch
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import Event, UserProfile
 
 logger = logging.getLogger(__name__)
@@ -35,16 +36,24 @@ def record_event(*, kind: str, user=None, session_key: str = "", product_pk=None
 
 
 def schedule_profile_update(*, user_id: int) -> None:
-    """Debounced: the first event of a burst queues one update a few seconds later."""
+    """Debounced: the first event of a burst queues one update a few seconds later.
+
+    If the cache or the broker is down, the profile is rebuilt by the next event or by
+    ``shopai_rebuild_profiles``; the event itself is already saved.
+    """
     delay = int(shopai_settings.RECOMMENDATIONS["PROFILE_DEBOUNCE_SECONDS"])
     try:
-        if not cache.add(f"shopai:profile-pending:{user_id}", 1, timeout=delay + 30):
-            return
-        from shopai.recommendations.tasks import update_profile_task
-
-        update_profile_task.apply_async(args=[user_id], countdown=delay, queue=shopai_settings.QUEUES["embeddings"])
-    except Exception as exc:  # the profile is rebuilt by shopai_rebuild_profiles or the next event
-        logger.warning("Could not queue the profile update of user %s: %s", user_id, exc)
+        first_of_burst = cache.add(f"shopai:profile-pending:{user_id}", 1, timeout=delay + 30)
+    except Exception as exc:  # cache backends raise their own types; all mean "cache down"
+        logger.warning("Cache unreachable; profile update of user %s not queued: %s", user_id, exc)
+        return
+    if not first_of_burst:
+        return
+    try:
+        queue_task("shopai.tasks.update_profile", args=[user_id], countdown=delay, queue="embeddings")
+    except QueueUnavailable as exc:
+        cache.delete(f"shopai:profile-pending:{user_id}")  # let the next event try again
+        logger.warning("Broker unreachable; profile update of user %s not queued: %s", user_id, exc)
 
 
 def merge_session_events(*, session_key: str, user) -> int:

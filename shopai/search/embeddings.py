@@ -22,6 +22,7 @@ from shopai.conf import shopai_settings
 from shopai.core import counters as stats
 from shopai.core.language import keyword_text
 from shopai.core.on_commit import CommitBatch
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import ProductEmbedding
 from shopai.search.selectors import forget_keyword_totals
 
@@ -454,20 +455,19 @@ def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False
 
     Returns the number of products that could not be queued.
     """
-    from shopai.search.tasks import embed_products_task
-
     size = int(shopai_settings.EMBEDDING_BATCH_SIZE)
     not_queued = 0
     for start in range(0, len(product_pks), size):
         chunk = list(product_pks[start : start + size])
         try:
-            embed_products_task.apply_async(
+            queue_task(
+                "shopai.tasks.embed_products",
                 args=[chunk],
                 kwargs={"force": force} if force else {},
-                queue=shopai_settings.QUEUES["embeddings"],
+                queue="embeddings",
                 retry=False,
             )
-        except Exception as exc:  # kombu/redis raise several types; all mean "not queued"
+        except QueueUnavailable as exc:
             logger.warning("Broker unreachable, %d products marked stale for the sweep: %s", len(chunk), exc)
             mark_products_stale(product_pks=chunk)
             stats.incr("enqueue_failed", len(chunk))

@@ -20,6 +20,7 @@ from django.utils import timezone
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_backend
 from shopai.conf import shopai_settings
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import GeneratedCopy, GenerationJob
 from shopai.studio.grounding import check_text
 
@@ -261,12 +262,11 @@ def start_job(*, product_pks: list, request: CopyRequest, user=None) -> Generati
         product_pks=[str(pk) for pk in product_pks],
         total=len(product_pks),
     )
-    from shopai.studio.tasks import generate_copy_task
 
     def enqueue():
         try:
-            generate_copy_task.apply_async(args=[job.pk], queue=shopai_settings.QUEUES["generation"])
-        except Exception as exc:  # broker down: say so on the job; staff can retry it from admin
+            queue_task("shopai.tasks.generate_copy", args=[job.pk], queue="generation")
+        except QueueUnavailable as exc:  # broker down: say so on the job; staff can retry it from admin
             logger.warning("Could not queue copy job %s: %s", job.pk, exc)
             GenerationJob.objects.filter(pk=job.pk).update(
                 status=GenerationJob.Status.FAILED, error=f"The task queue is unreachable ({exc}); retry the job."
