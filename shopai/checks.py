@@ -1,4 +1,4 @@
-"""System checks with stable ids; see README "System checks" for what each means."""
+"""System checks with stable ids; docs/install.md "System checks" says what each means."""
 
 from __future__ import annotations
 

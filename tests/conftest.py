@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-from decimal import Decimal
-
 import pytest
 
 from shopai import backends
-
-_sku = itertools.count(1)
+from tests import factories
 
 
 @pytest.fixture(autouse=True)
@@ -28,17 +24,8 @@ def embedder():
 
 @pytest.fixture
 def make_product(db):
-    from store.models import Category, Product
-
-    def make(name="Plain tee", description="A cotton t-shirt.", category="Men/Tops", **fields):
-        fields.setdefault("sku", f"T-{next(_sku):05d}")
-        fields.setdefault("price", Decimal("10.00"))
-        fields.setdefault("stock", 5)
-        return Product.objects.create(
-            name=name, description=description, category=Category.from_path(category), **fields
-        )
-
-    return make
+    """Build a product of the configured product model from a shop's words (tests/factories.py)."""
+    return factories.make_product
 
 
 @pytest.fixture

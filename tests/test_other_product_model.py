@@ -8,7 +8,7 @@ from shopai.checks import check_product_model
 from shopai.models import ProductEmbedding
 from shopai.search import embeddings
 from tests.brokers import broker_client, queued_product_batches
-from tests.testapp.models import Gadget, Maker
+from tests.testapp.models import Gadget
 
 GADGET_SETTINGS = {
     "PRODUCT_MODEL": "testapp.Gadget",
@@ -24,14 +24,13 @@ def gadget_shop(settings):
 
 
 @pytest.fixture
-def gadgets(db, gadget_shop):
-    acme = Maker.objects.create(label="Acme Audio")
+def gadgets(db, gadget_shop, make_product):
     items = [
-        Gadget.objects.create(code="G-1", title="Noise cancelling headphones", blurb="Over-ear, 30h battery.",
-                              maker=acme, cost_cents=19900),
-        Gadget.objects.create(code="G-2", title="Espresso grinder", blurb="Conical burrs.", cost_cents=8900),
-        Gadget.objects.create(code="G-3", title="Studio headphones", blurb="Retired model.", maker=acme,
-                              cost_cents=9900, available=False),
+        make_product(sku="G-1", name="Noise cancelling headphones", description="Over-ear, 30h battery.",
+                     category="Acme Audio", price=199),
+        make_product(sku="G-2", name="Espresso grinder", description="Conical burrs.", price=89),
+        make_product(sku="G-3", name="Studio headphones", description="Retired model.", category="Acme Audio",
+                     price=99, on_sale=False),
     ]  # fmt: skip
     embeddings.embed_products(product_pks=[g.pk for g in items])
     return items
@@ -73,3 +72,24 @@ def test_saving_a_gadget_queues_it_and_deleting_it_drops_its_vector(gadget_shop)
 
     assert not ProductEmbedding.objects.exists()
     broker_client().delete("embeddings")
+
+
+@pytest.fixture(params=["store.Product", "testapp.Gadget"])
+def any_shop(request, settings):
+    """The demo shop's product model, then one shopai has never seen: tests taking it run on both."""
+    if request.param == "testapp.Gadget":
+        settings.SHOPAI = {**settings.SHOPAI, **GADGET_SETTINGS}
+    return request.param
+
+
+def test_similar_items_come_from_the_same_shop_and_skip_what_cannot_be_sold(client, any_shop, make_product):
+    kettle = make_product(name="Electric kettle", description="Boils water fast, 1.7 litres, steel.")
+    teapot = make_product(name="Glass kettle", description="Boils water, 1.5 litres, glass.")
+    withdrawn = make_product(name="Travel kettle", description="Boils water, 0.5 litres, steel.", on_sale=False)
+    make_product(name="Wool socks", description="Warm socks for winter.")
+    embeddings.reindex_products()
+
+    body = client.get(f"/api/shopai/products/{kettle.pk}/similar", {"k": 2}).json()
+
+    ids = [item["id"] for item in body["results"]]
+    assert ids[0] == str(teapot.pk) and str(withdrawn.pk) not in ids and str(kettle.pk) not in ids

@@ -28,7 +28,7 @@ INTENTS = (
     "human_agent",
     "out_of_scope",
 )
-DEFAULT_EXAMPLES = Path(__file__).resolve().parent.parent / "assistant_data" / "intents.json"
+DEFAULT_EXAMPLES = Path(__file__).resolve().parent / "data" / "intents.json"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from shopai.models import FAQ, Exchange
+from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -142,16 +143,12 @@ def test_an_unhappy_but_calm_shopper_gets_the_answer_and_an_offer_of_a_human(cli
 
 
 @pytest.fixture
-def orders(django_user_model):
-    from store.models import Category, Order, OrderItem, Product
-
+def orders(django_user_model, make_product):
     alice = django_user_model.objects.create_user("alice-t", password="pw")
     bob = django_user_model.objects.create_user("bob-t", password="pw")
-    product = Product.objects.create(sku="T-1", name="Tent", price=100, category=Category.from_path("Outdoor"))
-    mine = Order.objects.create(user=alice, status=Order.Status.SHIPPED, tracking_number="TRK-ALICE-1")
-    theirs = Order.objects.create(user=bob, status=Order.Status.DELIVERED, tracking_number="TRK-BOB-9")
-    for order in (mine, theirs):
-        OrderItem.objects.create(order=order, product=product, quantity=1, unit_price=100)
+    tent = make_product(sku="T-1", name="Tent", price=100, category="Outdoor")
+    mine = OrderFactory(user=alice, status="shipped", tracking_number="TRK-ALICE-1", products=[tent])
+    theirs = OrderFactory(user=bob, status="delivered", tracking_number="TRK-BOB-9", products=[tent])
     return {"alice": alice, "bob": bob, "mine": mine, "theirs": theirs}
 
 

@@ -7,6 +7,7 @@ from shopai.models import ProductEmbedding
 from shopai.search import embeddings
 from shopai.tasks import sweep_stale_embeddings
 from tests.brokers import broker_client, broker_stopped, queued_product_batches
+from tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,22 +79,21 @@ def test_save_while_broker_is_down_succeeds_and_marks_product_for_the_sweep(make
 
 
 def test_saves_that_cannot_change_the_text_queue_nothing(make_product):
-    from store.models import Category, Product
-
     product = make_product(name="Desk lamp", description="A lamp.", category="Home/Lighting")
     broker_client().delete("embeddings")
 
     product.price, product.stock = product.price + 1, 0
     product.save()  # price and stock are not part of the embedded text
-    loaded = Product.objects.get(pk=product.pk)
+    model = type(product)
+    loaded = model.objects.get(pk=product.pk)
     loaded.save()  # a plain re-save, as an admin "Save" without edits
     assert queued_product_batches() == []
 
     loaded.description = "A brass desk lamp."
     loaded.save()
-    loaded.category = Category.from_path("Home/Office")
+    loaded.category = CategoryFactory(path="Home/Office")
     loaded.save()
     assert queued_product_batches() == [[str(product.pk)], [str(product.pk)]]
-    deferred = Product.objects.only("pk", "price").get(pk=product.pk)
+    deferred = model.objects.only("pk", "price").get(pk=product.pk)
     deferred.save()  # the text's fields were not loaded: cannot tell, so queue to be safe
     assert len(queued_product_batches()) == 3
