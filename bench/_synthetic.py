@@ -1,4 +1,5 @@
-"""Synthetic product embeddings for bench/vector_search.py: pure numpy, no Django.
+"""Synthetic product embeddings for bench/vector_search.py and bench/keyword_search.py: generated in
+pure numpy; the last section (Django, imported on use) loads one into their database, ``shopai_bench_vec``.
 
 A catalogue is a hierarchy, like a shop's: 30 departments, 300 clusters of near-identical
 products (each cluster belongs to a department), and within a cluster a low-rank spread
@@ -21,8 +22,12 @@ a few clusters (75 % of their products) plus products spread over the whole cata
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
+from decimal import Decimal
 
+import _env  # bench/ is on sys.path: the running script's folder
 import numpy as np
 
 DIMENSIONS = 384
@@ -172,4 +177,156 @@ def stats(vectors: np.ndarray, queries: np.ndarray, *, seed: int = 0) -> dict[st
         "query_top1_cosine_mean": float(to_query.max(1).mean()),
         "query_top10_cosine_mean": float(np.sort(to_query, 1)[:, -10].mean()),
         "mean_vector_norm": float(np.linalg.norm(vectors.mean(0))),
+    }
+
+
+# --- in the database: shopai_bench_vec (Django, imported on use) -----------------------------------
+
+DATABASE = "shopai_bench_vec"  # vector_search's and keyword_search's, on the embedded server
+SEED = 20240601  # vector_search's catalogues and queries (SEED + n ...); every loaded catalogue's prices and stock
+HNSW_INDEX = "shopai_product_emb_hnsw"
+COPY_COLUMNS = [
+    ("content_type_id", "int4"),
+    ("object_pk", "varchar"),
+    ("model_name", "varchar"),
+    ("embedding", "vector"),
+    ("content_hash", "varchar"),
+    ("is_stale", "bool"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+]
+
+
+def setup_django() -> None:
+    """Point the project at shopai_bench_vec before Django reads its settings."""
+    _env.use_own_database(DATABASE, doing="empties the catalogue of its database")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["DJANGO_DEBUG"] = "0"  # as in production: no query log kept in memory
+    # Nothing here uses Redis (bulk_create sends no signals, search reads no cache); a URL that
+    # leads nowhere keeps settings from starting the shared embedded Redis.
+    os.environ.setdefault("REDIS_URL", "unix:///nonexistent/shopai-bench-vec-no-redis.sock")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.settings_dict["NAME"] != DATABASE:
+        raise SystemExit(f"Settings chose database {connection.settings_dict['NAME']!r}, not {DATABASE!r}.")
+
+
+def migration_index():
+    """The product HNSW index as the migrations leave it (m, ef_construction, opclass)."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    state = MigrationLoader(connection, ignore_no_migrations=True).project_state()
+    indexes = state.models["shopai", "productembedding"].options["indexes"]
+    return next(index for index in indexes if index.name == HNSW_INDEX)
+
+
+def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_mem: str | None = None) -> dict:
+    """Empty the bench database's shop and load ``catalogue``; time the HNSW build. Returns pks and figures.
+
+    ``maintenance_work_mem``: for the HNSW build, e.g. "512MB"; None: the server's (what a migration gets).
+    """
+    import psycopg
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.utils import timezone
+    from pgvector.psycopg import register_vector
+
+    from shopai.models import ProductEmbedding
+    from store.models import Category, Product
+
+    n = len(catalogue.vectors)
+    timings: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        # Our own database: the catalogue and everything that points at it goes.
+        cursor.execute("TRUNCATE shopai_productembedding, store_product, store_category RESTART IDENTITY CASCADE")
+        cursor.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
+
+    started = time.perf_counter()
+    root = Category.objects.create(name="Synthetic", slug="synthetic")
+    categories = Category.objects.bulk_create(
+        [
+            Category(name=name, slug=f"synthetic-{i}", parent=root, full_name=f"Synthetic / {name}")
+            for i, name in enumerate(catalogue.category_names)
+        ]
+    )
+    rng = np.random.default_rng(SEED)
+    prices = rng.integers(100, 50000, n)
+    stocks = rng.integers(0, 200, n)
+    pks: list[int] = []
+    for start in range(0, n, 5000):
+        batch = [
+            Product(
+                sku=f"SYN-{i:07d}",
+                name=f"Synthetic product {i}",
+                description="",
+                price=Decimal(int(prices[i])) / 100,
+                stock=int(stocks[i]),
+                category_id=categories[int(catalogue.categories[i])].pk,
+                is_active=bool(catalogue.active[i]),
+            )
+            for i in range(start, min(start + 5000, n))
+        ]
+        pks += [product.pk for product in Product.objects.bulk_create(batch)]
+    timings["products_seconds"] = time.perf_counter() - started
+
+    content_type = ContentType.objects.get_for_model(Product, for_concrete_model=False)
+    table = ProductEmbedding._meta.db_table
+    params = connection.get_connection_params()
+    now = timezone.now()
+    started = time.perf_counter()
+    # Binary COPY on a connection of its own (register_vector changes that connection's adapters).
+    with psycopg.connect(host=params["host"], dbname=params["dbname"], user=params["user"]) as raw:
+        register_vector(raw)
+        with raw.cursor() as cursor:
+            columns = ", ".join(name for name, _ in COPY_COLUMNS)
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([kind for _, kind in COPY_COLUMNS])
+                for pk, vector in zip(pks, catalogue.vectors, strict=True):
+                    copy.write_row((content_type.pk, str(pk), model_name, vector, "synthetic", False, now, now))
+        raw.commit()
+    timings["embeddings_copy_seconds"] = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute("ANALYZE store_product")
+
+    index = migration_index()
+    notices: list[str] = []
+    connection.ensure_connection()
+    raw_connection = connection.connection
+
+    def on_notice(diagnostic) -> None:
+        notices.append(diagnostic.message_primary or "")
+
+    raw_connection.add_notice_handler(on_notice)
+    with connection.schema_editor() as editor:
+        create_sql = str(index.create_sql(ProductEmbedding, editor))
+    with connection.cursor() as cursor:
+        if maintenance_work_mem:
+            cursor.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
+        cursor.execute("SHOW maintenance_work_mem")
+        build_memory = cursor.fetchone()[0]
+        started = time.perf_counter()
+        cursor.execute(create_sql)
+        timings["index_build_seconds"] = time.perf_counter() - started
+        cursor.execute("RESET maintenance_work_mem")
+        cursor.execute("SELECT pg_relation_size(%s), pg_relation_size(%s)", [HNSW_INDEX, table])
+        index_bytes, table_bytes = cursor.fetchone()
+        cursor.execute(f"SELECT pg_total_relation_size('{table}')")
+        total_bytes = cursor.fetchone()[0]
+    raw_connection.remove_notice_handler(on_notice)
+    return {
+        "pks": np.asarray(pks, dtype=np.int64),
+        "categories": categories,
+        "timings": {key: round(value, 2) for key, value in timings.items()},
+        "index_sql": create_sql,
+        "index_parameters": {"m": index.m, "ef_construction": index.ef_construction, "opclasses": index.opclasses},
+        "build_maintenance_work_mem": build_memory,
+        "build_notices": notices,
+        "index_bytes": index_bytes,
+        "table_bytes": table_bytes,
+        "table_total_bytes": total_bytes,
     }

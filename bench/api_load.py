@@ -1,15 +1,16 @@
 """Throughput and latency of shopai's read API under concurrent clients, and under a background reindex.
 
-Serves the demo shop with gunicorn exactly as bench/ask_latency.py does (its ``Server``: 1 worker x 2
-threads, DEBUG off, throttles raised) from a database of its own, ``shopai_bench_load`` on the embedded
-PostgreSQL server (dropped and rebuilt each run: migrate, load_demo, shopai_reindex,
-shopai_rebuild_profiles), with a private Redis. Products and queries are embedded with shopai's
-default backend (MiniLM on ONNX Runtime, int8; ``EMBEDDINGS = "demo"`` below for the demo's e5).
+Serves the demo shop with gunicorn exactly as bench/ask_latency.py does (bench/_harness.py's
+``Server``: 1 worker x 2 threads, DEBUG off, throttles raised) from a database of its own,
+``shopai_bench_load`` on the embedded PostgreSQL server (dropped and rebuilt each run: migrate,
+load_demo, shopai_reindex, shopai_rebuild_profiles), with a private Redis. Products and queries are
+embedded with shopai's default backend (MiniLM on ONNX Runtime, int8; ``EMBEDDINGS = "demo"`` below for
+the demo's e5).
 Then, for each endpoint and concurrency level (1, 4, 8 client threads), client threads send requests
 back to back for a fixed time:
 
-- ``search``: ``GET /api/shopai/search?mode=hybrid&k=10``, ask_latency's 30 queries (English, Chinese,
-  with in_stock / price filters);
+- ``search``: ``GET /api/shopai/search?mode=hybrid&k=10``, the harness's 30 queries, also ask_latency's
+  (English, Chinese, with in_stock / price filters);
 - ``recommendations_anonymous`` and ``recommendations_signed_in`` (alice, bob, carmen, chenwei, signed in
   through the login form): ``GET /api/shopai/recommendations?k=10``;
 - ``similar``: ``GET /api/shopai/products/<id>/similar?k=6`` for 24 products spread over the catalogue.
@@ -18,7 +19,7 @@ Last, the concurrency-4 search run is repeated twice for the same time: without 
 ``manage.py shopai_reindex --all`` re-embeds the catalogue in the background (started again whenever it
 finishes, stopped at the end of the window), to show what a bulk re-embed does to shoppers' searches.
 
-The client is urllib with a new connection per request (ask_latency's ``get_json``), in this process,
+The client is urllib with a new connection per request (the harness's ``get_json``), in this process,
 on the same 2-core machine as the server: its CPU share is reported with each level.
 
     .venv/bin/python bench/api_load.py [--quick] [--out FILE.json]      (or: make bench, via bench/run.py)
@@ -46,8 +47,27 @@ REPO = BENCH_DIR.parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-import ask_latency  # noqa: E402  (standard library only at import time)
-import reindex_throughput  # noqa: E402
+from _harness import (  # noqa: E402  (standard library only at import time)
+    RECOMMENDATIONS_K,
+    RECOMMENDATIONS_PATH,
+    SEARCH_QUERIES,
+    SHOPPERS,
+    THREADS,
+    WORKERS,
+    CpuMeter,
+    Server,
+    code_state,
+    get_json,
+    log_in,
+    prepare_environment,
+    process_cpu_seconds,
+    purge_queues,
+    recreate_database,
+    search_url,
+    setup_and_run,
+    stop_private_redis,
+    summarise,
+)
 
 DATABASE = "shopai_bench_load"
 EMBEDDINGS = "shopai"  # the product/query model: shopai's default, or "demo" (the demo shop's multilingual-e5)
@@ -69,19 +89,19 @@ DURATIONS = {  # seconds: quick, full
 
 def prepare(workdir: Path) -> dict:
     """Database ``shopai_bench_load`` with the demo shop embedded, a private Redis; Django set up."""
-    ask_latency.BENCH_DATABASE = DATABASE  # its helpers read this module global when called
-    ask_latency.prepare_environment(workdir, embeddings=EMBEDDINGS)
-    ask_latency.recreate_database()
+    prepare_environment(workdir, database=DATABASE, embeddings=EMBEDDINGS)
+    recreate_database(DATABASE)
 
-    seconds = ask_latency.setup_and_run(
+    seconds = setup_and_run(
         [
             ("migrate", (), {"interactive": False, "verbosity": 0}),
             ("load_demo", (), {}),
             ("shopai_reindex", (), {"no_progress": True}),
             ("shopai_rebuild_profiles", (), {"no_progress": True}),
-        ]
+        ],
+        database=DATABASE,
     )
-    reindex_throughput.purge_queues()  # load_demo's saves enqueued tasks; no worker runs here
+    purge_queues()  # load_demo's saves enqueued tasks; no worker runs here
 
     from django.db import connections
 
@@ -100,12 +120,9 @@ def prepare(workdir: Path) -> dict:
 def plan(endpoint: str, base_url: str, openers: dict, similar_ids: list[str]) -> list[tuple[str, str, object]]:
     """(category, url, opener) of each request kind, sent in this order, repeated."""
     if endpoint == "search":
-        return [
-            (category, ask_latency.search_url(base_url, query, filters), None)
-            for category, query, filters in ask_latency.SEARCH_QUERIES
-        ]
+        return [(category, search_url(base_url, query, filters), None) for category, query, filters in SEARCH_QUERIES]
     if endpoint.startswith("recommendations"):
-        url = f"{base_url}{ask_latency.RECOMMENDATIONS_PATH}?k={ask_latency.RECOMMENDATIONS_K}"
+        url = f"{base_url}{RECOMMENDATIONS_PATH}?k={RECOMMENDATIONS_K}"
         if endpoint.endswith("anonymous"):
             return [("anonymous", url, None)]
         return [(name, url, opener) for name, opener in openers.items()]
@@ -121,10 +138,10 @@ def drive(items: list, server, concurrency: int, duration: float, label: str, ke
     def client(slot: int, deadline: float) -> None:
         while time.perf_counter() < deadline:
             category, url, opener = items[next(counter) % len(items)]
-            outcome = ask_latency.get_json(url, opener)
+            outcome = get_json(url, opener)
             outcomes[slot].append((category, outcome["seconds"], outcome["status"], outcome["payload"]))
 
-    with ask_latency.CpuMeter(server.pids()) as cpu:
+    with CpuMeter(server.pids()) as cpu:
         started = time.perf_counter()
         threads = [
             threading.Thread(target=client, args=(slot, started + duration), daemon=True) for slot in range(concurrency)
@@ -153,11 +170,10 @@ def drive(items: list, server, concurrency: int, duration: float, label: str, ke
         "empty_results": empty,
         "wall_seconds": round(wall, 2),
         "throughput_rps": round(len(ok) / wall, 2) if wall else 0.0,
-        **ask_latency.summarise([row[1] for row in ok]),
+        **summarise([row[1] for row in ok]),
         "cpu": cpu.result,
         "by_category": {
-            category: {"n": len(values), **ask_latency.summarise(values)}
-            for category, values in sorted(by_category.items())
+            category: {"n": len(values), **summarise(values)} for category, values in sorted(by_category.items())
         },
         "first_errors": [row[3] for row in done if row[2] != 200][:3],
     }
@@ -169,7 +185,7 @@ def drive(items: list, server, concurrency: int, duration: float, label: str, ke
 def warm(items: list, label: str, server) -> list[float]:
     ms = []
     for _, url, opener in (items * WARMUP_REQUESTS)[:WARMUP_REQUESTS]:
-        outcome = ask_latency.get_json(url, opener)
+        outcome = get_json(url, opener)
         if outcome["status"] != 200:
             raise RuntimeError(f"{label} warm-up failed: {outcome}\n{server.log_tail()}")
         ms.append(round(outcome["seconds"] * 1000, 1))
@@ -204,7 +220,7 @@ class ReindexLoop:
     def cpu_seconds(self) -> float:
         with self.lock:
             if self.current is not None and self.current.poll() is None:
-                self.current_cpu = max(self.current_cpu, ask_latency.process_cpu_seconds(self.current.pid))
+                self.current_cpu = max(self.current_cpu, process_cpu_seconds(self.current.pid))
             return self.finished_cpu + self.current_cpu
 
     def _loop(self) -> None:
@@ -229,7 +245,7 @@ class ReindexLoop:
                         self.finished_cpu += self.current_cpu
                         self.current_cpu = 0.0
                         break
-                    self.current_cpu = max(self.current_cpu, ask_latency.process_cpu_seconds(self.current.pid))
+                    self.current_cpu = max(self.current_cpu, process_cpu_seconds(self.current.pid))
                 time.sleep(0.1)
             output = log_path.read_text(errors="replace")
             done = [line for line in output.splitlines() if line.startswith("Done:")]
@@ -298,7 +314,7 @@ def combine(levels: list[dict]) -> dict:
         "wall_seconds": round(wall, 2),
         "throughput_rps": round(ok / wall, 2) if wall else 0.0,
         "segment_throughputs_rps": [level["throughput_rps"] for level in levels],
-        **ask_latency.summarise(latencies),
+        **summarise(latencies),
         "cpu": cpu,
     }
 
@@ -398,7 +414,7 @@ def figures_and_series(sections: dict, write: dict, setup: dict) -> tuple[list[d
             },
             "xlabel": "concurrent client threads",
             "ylabel": label,
-            "title": f"api_load: {label} vs concurrency (gunicorn 1 worker x {ask_latency.THREADS} threads)",
+            "title": f"api_load: {label} vs concurrency (gunicorn 1 worker x {THREADS} threads)",
         }
         for key, field, label in (
             ("throughput", "throughput_rps", "requests/s"),
@@ -455,7 +471,7 @@ def summary_of(payload: dict) -> str:
     )
     errors = sum(level["error_count"] for section in sections.values() for level in section["levels"])
     return (
-        f"gunicorn 1 worker x {ask_latency.THREADS} threads on {payload['machine']['cpus']} CPUs, "
+        f"gunicorn 1 worker x {THREADS} threads on {payload['machine']['cpus']} CPUs, "
         f"{'shopai default embeddings (MiniLM, ONNX int8)' if EMBEDDINGS == 'shopai' else 'demo embeddings (e5)'}, "
         f"{payload['level_seconds']:.0f} s per level, client threads in the same machine. Peak: {lines}; "
         f"{errors} errors. Search at c=4 with shopai_reindex --all running vs paused (alternating segments): "
@@ -502,10 +518,10 @@ def measure(*, quick: bool) -> dict:
     server = None
     try:
         setup = prepare(workdir)
-        server = ask_latency.Server(workdir)
+        server = Server(workdir)
         print(f"\nStarting {' '.join(server.argv[2:])}", flush=True)
         boot = server.start()
-        openers = {name: ask_latency.log_in(server.url, name) for name in ask_latency.SHOPPERS if name}
+        openers = {name: log_in(server.url, name) for name in SHOPPERS if name}
         print(f"gunicorn up in {boot:.1f}s on {server.url}; signed in: {', '.join(openers)}", flush=True)
         sections: dict[str, dict] = {}
         for endpoint in ENDPOINTS:
@@ -528,8 +544,8 @@ def measure(*, quick: bool) -> dict:
             },
             "server": {
                 "command": "gunicorn config.wsgi:application " + " ".join(server.argv[4:]).replace(str(REPO), "."),
-                "workers": ask_latency.WORKERS,
-                "threads": ask_latency.THREADS,
+                "workers": WORKERS,
+                "threads": THREADS,
                 "settings": "config.settings.local, DEBUG off, search/recommendations throttles raised",
                 "embeddings": EMBEDDINGS,
                 "database": f"{DATABASE} (embedded PostgreSQL, unix socket)",
@@ -539,7 +555,7 @@ def measure(*, quick: bool) -> dict:
             },
             "client": "urllib in client threads of this process, a new connection per request, closed loop",
             "level_seconds": level_seconds,
-            "code": ask_latency.code_state(),
+            "code": code_state(),
             **setup,
             "endpoints": sections,
             "write_load": write,
@@ -552,7 +568,7 @@ def measure(*, quick: bool) -> dict:
     finally:
         if server is not None:
             server.stop()
-        ask_latency.stop_private_redis(workdir / "redis")
+        stop_private_redis(workdir / "redis")
         shutil.rmtree(workdir, ignore_errors=True)
 
 

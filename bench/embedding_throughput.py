@@ -50,12 +50,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-from reindex_throughput import first_category, strip_html  # noqa: E402  (Magento's HTML and categories)
+from _catalogues import MAGENTO_CSV, first_category, strip_html  # noqa: E402  (Magento's HTML and categories)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
-MAGENTO_CSV = Path("magento_luma") / "ConfigurableSampleData" / "products.csv"
 CACHE_DIR = REPO / ".data" / "onnx"
 SIZES = {  # quick, full
     "magento_step": (2, 1),  # every n-th SKU: quick mode embeds 997 of the 1,994

@@ -1,7 +1,7 @@
 """Keyword and hybrid search latency at 20k products: BM25 (this version) against the previous query shape.
 
-Loads a synthetic catalogue through bench/vector_search.py (``shopai_bench_vec`` database,
-clustered vectors, HNSW built as the migrations define it), gives each product a real-looking
+Loads a synthetic catalogue as bench/vector_search.py does (bench/_synthetic.py: ``shopai_bench_vec``
+database, clustered vectors, HNSW built as the migrations define it), gives each product a real-looking
 name and description (sentences of the demo catalogue, store/demo_data/catalog.csv, mixed),
 builds the keyword index with the project's code (``rebuild_keywords``) and, beside it, the
 previous release's index (the 'simple' dictionary over ``language.keyword_terms``) in a scratch
@@ -30,7 +30,6 @@ from pathlib import Path
 
 import _env  # noqa: F401  (bench/ on sys.path)
 import _synthetic
-import vector_search
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "keyword_search.json"
@@ -114,7 +113,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    vector_search.setup_django()
+    _synthetic.setup_django()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -136,7 +135,7 @@ def main() -> None:
     backend = get_embedding_backend()
     print(f"Loading {args.products} products", flush=True)
     catalogue = _synthetic.make_catalogue(args.products, seed=SEED)
-    loaded = vector_search.load_catalogue(catalogue, backend.name)
+    loaded = _synthetic.load_catalogue(catalogue, backend.name)
     texts = product_texts(args.products)
     pks = [int(pk) for pk in loaded["pks"]]
     with connection.cursor() as cursor:

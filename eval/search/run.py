@@ -34,7 +34,7 @@ import catalogues  # noqa: E402
 
 def prepare(name: str, data_dir: Path) -> int:
     """Empty the shop, import set ``name`` and embed every product; returns the product count."""
-    import reindex_throughput as bench
+    import _harness as bench
 
     from shopai.search.embeddings import reindex_products
     from store.catalog_import import import_catalog
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "magento_luma").is_dir():
         raise SystemExit(f"{args.data} does not hold the shared data sets (magento_luma/, dummyjson/, litemall_zh/).")
-    import reindex_throughput as bench
+    import _harness as bench
 
     redis_dir = Path(tempfile.mkdtemp(prefix="shopai-searcheval-"))
     bench.setup_django(redis_dir)

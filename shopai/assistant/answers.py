@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from shopai.adapters import get_order_adapter
 from shopai.assistant import products_qa
@@ -311,8 +312,6 @@ def _log(result: AssistantReply, *, question: str, user, vector: np.ndarray) -> 
 
 def record_feedback(*, exchange_id: int, session_id: str, user, helpful: bool) -> Exchange | None:
     """Store 👍/👎 for an exchange of this session (or this user); None if it is not theirs."""
-    from django.utils import timezone
-
     exchange = Exchange.objects.filter(pk=exchange_id).first()
     if exchange is None:
         return None

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils import timezone
 
 from shopai.conf import shopai_settings
 from shopai.models import RecommenderSettings
@@ -86,8 +87,6 @@ def forget_override() -> None:
 
 def put_in_force(row) -> None:
     """Make this RecommenderSettings row the one in force (the previous one steps down)."""
-    from django.utils import timezone
-
     with transaction.atomic():
         RecommenderSettings.objects.filter(active=True).exclude(pk=row.pk).update(active=False)
         row.active, row.activated_at = True, timezone.now()

@@ -52,8 +52,6 @@ def shopai_similar(product, k=6, title="Similar products"):
 @register.inclusion_tag("shopai/track.html")
 def shopai_track(product=None, query=""):
     """``{% shopai_track product %}``: tell shopai the shopper viewed this (a beacon after the page loads)."""
-    from django.urls import reverse
-
     return {
         "url": reverse("shopai-api:events"),
         "event_type": "view" if product is not None else "search",
