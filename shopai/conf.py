@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
         "EMBEDDINGS": "multilingual",  # alias in EMBEDDINGS
         # More models whose FAQ scores are added, per question language (aliases in EMBEDDINGS).
         "EXTRA_EMBEDDINGS": {"en": ["default"]},
+        # The intent classifier's training examples, a JSON file {"en": {intent: [texts]}, "zh": ...}
+        # (None: the ones shipped in shopai/assistant/data/intents.json).
+        "INTENT_EXAMPLES": None,
         # An FAQ's score weighs its best question phrasing (the question or an alternative), question
         # and answer read together, and its best answer sentence; plus KEYWORD_WEIGHT x IDF-weighted
         # word overlap. Chosen on the dev splits of plain FAQs (docs/assistant.md).
@@ -160,6 +163,8 @@ DEFAULTS: dict[str, Any] = {
     # Products per reindex chunk, per model call and per Celery task. The backend sorts a chunk by
     # length: 256 reindexed Magento's 1,994 SKUs 3 % faster than 64 (bench/reindex_throughput.py).
     "EMBEDDING_BATCH_SIZE": 256,
+    # Retries of the embedding tasks (products, FAQs, interest profiles) after a transient failure
+    # (database, broker, model server), with exponential backoff; then products are marked stale.
     "TASK_MAX_RETRIES": 5,
     "SWEEP_LIMIT": 5000,
     "QUEUES": {"embeddings": "embeddings", "generation": "generation"},

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from shopai import backends, signals
 from shopai.adapters import get_product_model, is_product_model
-from shopai.assistant import faqs
+from shopai.assistant import faqs, intents
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
 from shopai.core.visitors import VISITOR_KEY
@@ -96,6 +96,7 @@ def settings_changed(*, setting: str, **kwargs):
     backends.reset()
     embeddings.text_attnames.cache_clear()  # PRODUCT_TEXT_FIELDS may have changed
     events.order_senders.cache_clear()  # ORDER_MODEL / ORDER_FIELDS may have changed
+    intents.forget_classifiers()  # ASSISTANT["INTENT_EXAMPLES"] or its model may have changed
     connect_product_loaded()  # PRODUCT_MODEL may have changed
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from shopai import views
+from shopai.search import views
 
 app_name = "shopai"
 

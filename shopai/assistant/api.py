@@ -8,16 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopai.api.exceptions import ShopAIExceptionMixin
-from shopai.api.serializers import (
-    AskResponseSerializer,
-    AskSerializer,
-    FeedbackSerializer,
-)
+from shopai.api.serializers import errors
 from shopai.api.throttling import (
     AskThrottle,
     FeedbackThrottle,
 )
 from shopai.assistant.answers import answer_question, record_feedback
+from shopai.assistant.serializers import AskResponseSerializer, AskSerializer, FeedbackSerializer
 
 
 class AskView(ShopAIExceptionMixin, APIView):
@@ -27,7 +24,7 @@ class AskView(ShopAIExceptionMixin, APIView):
     throttle_classes = [AskThrottle]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=AskSerializer, responses=AskResponseSerializer)
+    @extend_schema(request=AskSerializer, responses={200: AskResponseSerializer, **errors(400, 429)})
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"question": ['Send a JSON object, e.g. {"question": "Where is my order?"}.']})
@@ -38,22 +35,21 @@ class AskView(ShopAIExceptionMixin, APIView):
             user=request.user,
             session_id=params.validated_data.get("session_id"),
         )
-        return Response(
-            {
-                "id": result.id,
-                "session_id": result.session_id,
-                "reply": result.reply,
-                "answer": result.answer,
-                "confidence": round(result.confidence, 4),
-                "intent": result.intent,
-                "sentiment": {"label": result.sentiment.label, "score": round(result.sentiment.score, 4)},
-                "handoff": result.handoff,
-                "handoff_reason": result.handoff_reason,
-                "sources": result.sources,
-                "links": result.links,
-                "language": result.language,
-            }
-        )
+        body = {
+            "id": result.id,
+            "session_id": result.session_id,
+            "reply": result.reply,
+            "answer": result.answer,
+            "confidence": round(result.confidence, 4),
+            "intent": result.intent,
+            "sentiment": {"label": result.sentiment.label, "score": round(result.sentiment.score, 4)},
+            "handoff": result.handoff,
+            "handoff_reason": result.handoff_reason,
+            "sources": result.sources,
+            "links": result.links,
+            "language": result.language,
+        }
+        return Response(AskResponseSerializer(body).data)
 
 
 class FeedbackView(ShopAIExceptionMixin, APIView):
@@ -63,7 +59,7 @@ class FeedbackView(ShopAIExceptionMixin, APIView):
     throttle_classes = [FeedbackThrottle]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=FeedbackSerializer, responses={204: None})
+    @extend_schema(request=FeedbackSerializer, responses={204: None, **errors(400, 404, 429)})
     def post(self, request, exchange_id: int):
         if not isinstance(request.data, dict):
             raise ValidationError({"helpful": ['Send a JSON object, e.g. {"helpful": true}.']})

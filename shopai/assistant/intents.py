@@ -109,6 +109,13 @@ def _examples_digest() -> tuple[str, list[tuple[str, str, str]] | None]:
 _digests: dict = {}
 
 
+def forget_classifiers() -> None:
+    """Drop the classifiers and the examples' digest held by this process (SHOPAI changed)."""
+    with _lock:
+        _classifiers.clear()
+        _digests.clear()
+
+
 def get_intent_classifier(backend) -> IntentClassifier:
     """Trained once per model and examples file; shared by processes through the cache."""
     digest, examples = _examples_digest()

@@ -8,18 +8,18 @@ from celery import shared_task
 
 from shopai.assistant import faqs
 from shopai.assistant import phrasings as faq_phrasings
-from shopai.core.tasks import TRANSIENT
+from shopai.core.tasks import TRANSIENT, SettingsRetryTask
 from shopai.models import FAQ
 
 
 @shared_task(
+    base=SettingsRetryTask,
     bind=True,
     name="shopai.tasks.embed_faqs",
     autoretry_for=TRANSIENT,
     retry_backoff=2,
     retry_backoff_max=300,
     retry_jitter=True,
-    max_retries=5,
 )
 def embed_faqs_task(self, faq_ids: list[int]) -> dict:
     """Re-embed these FAQs' phrasings that changed (idempotent)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.db import InterfaceError, OperationalError
 
 from shopai.backends import BackendError
@@ -18,6 +18,23 @@ from shopai.conf import shopai_settings
 
 # Failures worth another try: the database or broker hiccuped, a model server timed out.
 TRANSIENT = (OperationalError, InterfaceError, BackendError, ConnectionError, TimeoutError)
+
+
+class SettingsRetryTask(Task):
+    """A task retried on transient failures up to SHOPAI["TASK_MAX_RETRIES"] times, read when it retries.
+
+    A task that names ``max_retries`` itself keeps that number.
+    """
+
+    _max_retries: int | None = None
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries if self._max_retries is not None else int(shopai_settings.TASK_MAX_RETRIES)
+
+    @max_retries.setter
+    def max_retries(self, value: int | None) -> None:
+        self._max_retries = value
 
 
 class QueueUnavailable(Exception):

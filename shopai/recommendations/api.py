@@ -11,11 +11,7 @@ from rest_framework.views import APIView
 
 from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
-from shopai.api.serializers import (
-    EventSerializer,
-    RecommendationQuerySerializer,
-    RecommendationResponseSerializer,
-)
+from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
     RecommendationThrottle,
@@ -23,6 +19,16 @@ from shopai.api.throttling import (
 from shopai.core.visitors import VISITOR_KEY
 from shopai.recommendations.events import record_event
 from shopai.recommendations.recommenders import recommend_for_user, similar_products
+from shopai.recommendations.serializers import (
+    EventSerializer,
+    RecommendationQuerySerializer,
+    RecommendationResponseSerializer,
+)
+
+
+def _listed(items) -> Response:
+    body = {"count": len(items), "results": [item.to_dict() for item in items]}
+    return Response(RecommendationResponseSerializer(body).data)
 
 
 class EventView(ShopAIExceptionMixin, APIView):
@@ -32,7 +38,7 @@ class EventView(ShopAIExceptionMixin, APIView):
     throttle_classes = [EventThrottle]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=EventSerializer, responses={201: None})
+    @extend_schema(request=EventSerializer, responses={201: None, **errors(400, 404, 429)})
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"type": ['Send a JSON object, e.g. {"type": "view", "product_id": "12"}.']})
@@ -60,7 +66,10 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RecommendationThrottle]
 
-    @extend_schema(parameters=[RecommendationQuerySerializer], responses=RecommendationResponseSerializer)
+    @extend_schema(
+        parameters=[RecommendationQuerySerializer],
+        responses={200: RecommendationResponseSerializer, **errors(400, 403, 404, 429)},
+    )
     def get(self, request):
         params = RecommendationQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -75,7 +84,7 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
                 raise NotFound(f"No user called {username!r}.")
         k = data.pop("k", None) or 10
         items = recommend_for_user(user=user, k=k, **data)
-        return Response({"count": len(items), "results": [item.to_dict() for item in items]})
+        return _listed(items)
 
 
 class SimilarProductsView(ShopAIExceptionMixin, APIView):
@@ -84,7 +93,7 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RecommendationThrottle]
 
-    @extend_schema(responses=RecommendationResponseSerializer)
+    @extend_schema(responses={200: RecommendationResponseSerializer, **errors(400, 404, 429)})
     def get(self, request, product_id: str):
         params = RecommendationQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -96,4 +105,4 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
         if product is None:
             raise NotFound("No such product.")
         items = similar_products(product=product, k=params.validated_data.get("k") or 6)
-        return Response({"count": len(items), "results": [item.to_dict() for item in items]})
+        return _listed(items)

@@ -37,7 +37,7 @@ from shopai.adapters import get_product_adapter
 from shopai.conf import DEFAULTS, shopai_settings
 from shopai.models import Event
 from shopai.recommendations.api import RecommendationsView
-from shopai.recommendations.event_import import KINDS, EventFileError, _timestamp
+from shopai.recommendations.event_import import KINDS, EventFileError, parse_timestamp
 from shopai.recommendations.profiles import recent_events
 from shopai.recommendations.recommenders import Signals, as_of, purchase_weights, rank, shopper_signals
 from shopai.recommendations.selectors import popularity
@@ -116,7 +116,7 @@ def read_events(path: Path) -> EventFile:
                 else:
                     if row["type"].lower() not in KINDS:
                         raise ValueError(f"type {row['type']!r} is unknown")
-                    parsed = (row["user"], row["sku"], row["type"].lower(), _timestamp(row["timestamp"]), "")
+                    parsed = (row["user"], row["sku"], row["type"].lower(), parse_timestamp(row["timestamp"]), "")
             except ValueError as exc:
                 result.skipped[str(exc)] += 1
                 continue
@@ -147,7 +147,7 @@ def _invoice_line(row: dict[str, str]) -> tuple[str, str, str, datetime, str] | 
     if quantity <= 0:
         raise ValueError("quantity not above zero")
     customer = row["CustomerID"].removesuffix(".0")
-    return customer, row["StockCode"], Event.Kind.PURCHASE, _timestamp(row["InvoiceDate"]), row["InvoiceNo"]
+    return customer, row["StockCode"], Event.Kind.PURCHASE, parse_timestamp(row["InvoiceDate"]), row["InvoiceNo"]
 
 
 def shop_history() -> EventFile:
@@ -275,13 +275,13 @@ IN_FORCE = "settings in force (API)"
 SETTINGS_FILE = "settings file, untuned (API)"
 
 
-def _own_by_count(signals: Signals) -> list[str]:
+def own_by_count(signals: Signals) -> list[str]:
     counts = purchase_weights(signals.purchase_days, at=signals.at, half_life_days=None)
     last = {pk: max(days) for pk, days in signals.purchase_days.items()}
     return sorted(counts, key=lambda pk: (-counts[pk], -last[pk].toordinal(), pk))
 
 
-def _own_by_recency(signals: Signals) -> list[str]:
+def own_by_recency(signals: Signals) -> list[str]:
     counts = purchase_weights(signals.purchase_days, at=signals.at, half_life_days=None)
     last = {pk: max(days) for pk, days in signals.purchase_days.items()}
     return sorted(counts, key=lambda pk: (-last[pk].toordinal(), -counts[pk], pk))
@@ -361,8 +361,8 @@ def recommenders(replay: Replay, *, blends: dict[str, dict[str, float]]) -> dict
 
     result = {
         POPULARITY: popular,
-        OWN_COUNT: lambda moment: _own_by_count(moment.signals)[:k],
-        OWN_RECENCY: lambda moment: _own_by_recency(moment.signals)[:k],
+        OWN_COUNT: lambda moment: own_by_count(moment.signals)[:k],
+        OWN_RECENCY: lambda moment: own_by_recency(moment.signals)[:k],
         **{f"{name} alone": blend({name: 1.0}) for name in COMPONENTS},
     }
     result.update({name: blend(weights) for name, weights in blends.items()})

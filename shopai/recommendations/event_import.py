@@ -32,7 +32,7 @@ class EventImportReport:
     user_ids: set[int] = field(default_factory=set)
 
 
-def _timestamp(value: str) -> datetime:
+def parse_timestamp(value: str) -> datetime:
     parsed = parse_datetime(value.strip())
     if parsed is None:
         for fmt in ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d"):
@@ -74,7 +74,7 @@ def import_events(path: Path, *, progress=None) -> EventImportReport:
                     raise ValueError("user is empty")
                 if kind not in KINDS:
                     raise ValueError(f"type {kind!r} is not one of {sorted(KINDS)}")
-                when = _timestamp(row["timestamp"] or "")
+                when = parse_timestamp(row["timestamp"] or "")
             except ValueError as exc:
                 report.rejected.append((line, str(exc)))
                 continue

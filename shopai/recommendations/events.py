@@ -155,7 +155,7 @@ def order_pk_for(sender, instance):
 @functools.cache
 def order_senders() -> dict[str, str | None]:
     """``label_lower`` of the order model (-> None) and of its line model (-> the line's order id
-    attribute); empty without ORDER_MODEL. Cleared when SHOPAI changes (shopai.conf)."""
+    attribute); empty without ORDER_MODEL. Cleared when SHOPAI changes (shopai.receivers.settings_changed)."""
     if not shopai_settings.ORDER_MODEL:
         return {}
     model = get_order_adapter().model

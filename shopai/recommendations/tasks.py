@@ -5,16 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.cache import cache
 
-from shopai.core.tasks import TRANSIENT
+from shopai.core.tasks import TRANSIENT, SettingsRetryTask
 from shopai.recommendations.profiles import rebuild_profile
 
 
 @shared_task(
+    base=SettingsRetryTask,
     bind=True,
     name="shopai.tasks.update_profile",
     autoretry_for=TRANSIENT,
     retry_backoff=2,
-    max_retries=5,
 )
 def update_profile_task(self, user_id: int) -> int:
     """Rebuild one shopper's interest vector (debounced by recommendations.events)."""

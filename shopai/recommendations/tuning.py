@@ -24,9 +24,9 @@ from shopai.recommendations.evaluation import (
     Case,
     Moment,
     Replay,
-    _own_by_count,
-    _own_by_recency,
     metrics,
+    own_by_count,
+    own_by_recency,
     summarise,
 )
 from shopai.recommendations.recommenders import CANDIDATES, trending_scores
@@ -112,8 +112,8 @@ def baseline_scores(replay: Replay, prepared: list[Prepared]) -> dict[str, list[
     key = f"NDCG@{k}"
     ranked = {
         POPULARITY: lambda item: item.popular,
-        OWN_COUNT: lambda item: _own_by_count(item.moment.signals)[:k],
-        OWN_RECENCY: lambda item: _own_by_recency(item.moment.signals)[:k],
+        OWN_COUNT: lambda item: own_by_count(item.moment.signals)[:k],
+        OWN_RECENCY: lambda item: own_by_recency(item.moment.signals)[:k],
     }
     return {
         name: [metrics(pick(item), item.moment.case.target, k=k)[key] for item in prepared]

@@ -6,15 +6,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopai.api.exceptions import ShopAIExceptionMixin
-from shopai.api.serializers import (
-    SearchQuerySerializer,
-    SearchResponseSerializer,
-)
+from shopai.api.serializers import errors
 from shopai.api.throttling import (
     SearchThrottle,
 )
 from shopai.conf import shopai_settings
 from shopai.search.hybrid import search_products
+from shopai.search.serializers import SearchQuerySerializer, SearchResponseSerializer
 
 
 class ProductSearchView(ShopAIExceptionMixin, APIView):
@@ -34,7 +32,7 @@ class ProductSearchView(ShopAIExceptionMixin, APIView):
             OpenApiParameter("min_price", float, required=False),
             OpenApiParameter("max_price", float, required=False),
         ],
-        responses=SearchResponseSerializer,
+        responses={200: SearchResponseSerializer, **errors(400, 429)},
     )
     def get(self, request):
         params = SearchQuerySerializer(data=request.query_params)
@@ -44,4 +42,5 @@ class ProductSearchView(ShopAIExceptionMixin, APIView):
         k = data.pop("k", None) or int(shopai_settings.SEARCH_DEFAULT_K)
         hits = search_products(query=query, k=k, mode=mode, offset=(page - 1) * k, **data)
         results = [hit.to_dict() for hit in hits]
-        return Response({"query": query, "mode": mode, "page": page, "count": len(results), "results": results})
+        body = {"query": query, "mode": mode, "page": page, "count": len(results), "results": results}
+        return Response(SearchResponseSerializer(body).data)

@@ -420,7 +420,7 @@ def text_state(product) -> tuple | None:
 @functools.cache
 def text_attnames(model) -> tuple[str, ...] | None:
     """Attribute names holding the first step of each PRODUCT_TEXT_FIELDS path; None if one is no
-    concrete field. Cleared when SHOPAI changes (shopai.conf)."""
+    concrete field. Cleared when SHOPAI changes (shopai.receivers.settings_changed)."""
     names = []
     for path in shopai_settings.PRODUCT_TEXT_FIELDS:
         try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from shopai.core.tasks import TRANSIENT
+from shopai.core.tasks import TRANSIENT, SettingsRetryTask
 from shopai.search import embeddings
 
 logger = logging.getLogger(__name__)
 
 
-class EmbeddingTask(Task):
+class EmbeddingTask(SettingsRetryTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # Out of retries: flag the products so the periodic sweep tries again later.
         product_pks = args[0] if args else kwargs.get("product_pks", [])
@@ -32,7 +32,6 @@ class EmbeddingTask(Task):
     retry_backoff=2,
     retry_backoff_max=300,
     retry_jitter=True,
-    max_retries=5,
 )
 def embed_products_task(self, product_pks: list[str], force: bool = False) -> dict:
     """Re-embed these products if their text changed, or always with ``force`` (idempotent)."""

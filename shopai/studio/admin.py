@@ -13,10 +13,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from shopai.conf import shopai_settings
+from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.studio import copy as copy_service
 from shopai.studio import experiments, segments
-from shopai.studio.tasks import generate_copy_task, write_campaign_task
 
 
 class CopyForm(forms.Form):
@@ -187,7 +187,13 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         for job in queryset:
             GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, error="")
-            generate_copy_task.apply_async(args=[job.pk], queue=shopai_settings.QUEUES["generation"])
+            try:
+                queue_task("shopai.tasks.generate_copy", args=[job.pk], queue="generation")
+            except QueueUnavailable as exc:
+                error = f"The task queue is unreachable ({exc}); retry the job."
+                GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.FAILED, error=error)
+                self.message_user(request, error, messages.ERROR)
+                return
         self.message_user(request, "Queued again.", messages.SUCCESS)
 
 
@@ -405,10 +411,12 @@ class SegmentAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{count} shoppers match the rule.", messages.INFO)
 
     def _queue_campaigns(self, request, queryset, language):
-        for segment in queryset:
-            write_campaign_task.apply_async(
-                args=[segment.pk, "friendly", language], queue=shopai_settings.QUEUES["generation"]
-            )
+        try:
+            for segment in queryset:
+                queue_task("shopai.tasks.write_campaign", args=[segment.pk, "friendly", language], queue="generation")
+        except QueueUnavailable as exc:
+            self.message_user(request, f"The task queue is unreachable ({exc}); try again later.", messages.ERROR)
+            return
         self.message_user(
             request, "Writing campaigns in the background; they appear under Campaigns as drafts.", messages.SUCCESS
         )

@@ -10,14 +10,7 @@ from rest_framework.views import APIView
 
 from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
-from shopai.api.serializers import (
-    CopyCheckResultSerializer,
-    CopyCheckSerializer,
-    CopyJobSerializer,
-    CopyJobStartedSerializer,
-    CopyRequestSerializer,
-    ExperimentAssignmentSerializer,
-)
+from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
 )
@@ -25,6 +18,14 @@ from shopai.models import Experiment, GenerationJob
 from shopai.studio.copy import CopyError, CopyRequest, start_job
 from shopai.studio.experiments import ExperimentError, assign, convert, visitor_id
 from shopai.studio.grounding import check_text
+from shopai.studio.serializers import (
+    CopyCheckResultSerializer,
+    CopyCheckSerializer,
+    CopyJobSerializer,
+    CopyJobStartedSerializer,
+    CopyRequestSerializer,
+    ExperimentAssignmentSerializer,
+)
 
 
 def _product_or_404(product_id: str):
@@ -43,7 +44,7 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=CopyRequestSerializer, responses={202: CopyJobStartedSerializer})
+    @extend_schema(request=CopyRequestSerializer, responses={202: CopyJobStartedSerializer, **errors(400, 403, 404)})
     def post(self, request, product_id: str):
         product = _product_or_404(product_id)
         params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
@@ -64,7 +65,7 @@ class JobView(ShopAIExceptionMixin, APIView):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(responses=CopyJobSerializer)
+    @extend_schema(responses={200: CopyJobSerializer, **errors(403, 404)})
     def get(self, request, job_id: int):
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
@@ -92,7 +93,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=CopyCheckSerializer, responses=CopyCheckResultSerializer)
+    @extend_schema(request=CopyCheckSerializer, responses={200: CopyCheckResultSerializer, **errors(400, 403, 404)})
     def post(self, request, product_id: str):
         product = _product_or_404(product_id)
         if not isinstance(request.data, dict):
@@ -110,7 +111,7 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [EventThrottle]
 
-    @extend_schema(responses=ExperimentAssignmentSerializer)
+    @extend_schema(responses={200: ExperimentAssignmentSerializer, **errors(404, 429)})
     def get(self, request, key: str):
         experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
         if experiment is None:
@@ -129,7 +130,7 @@ class ExperimentConversionView(ShopAIExceptionMixin, APIView):
     permission_classes = [AllowAny]
     throttle_classes = [EventThrottle]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, **errors(400, 404, 429)})
     def post(self, request, key: str):
         experiment = Experiment.objects.filter(key=key, status=Experiment.Status.RUNNING).first()
         if experiment is None:

@@ -195,13 +195,13 @@ def _check_stop(stop: Any) -> list[str]:
     return stops
 
 
-def _cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
+def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
     """``text`` up to the first stop string (which is dropped, as OpenAI servers do)."""
     cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
-def _local_model_name(config: dict[str, Any], *, stem: bool) -> str:
+def local_model_name(config: dict[str, Any], *, stem: bool) -> str:
     """CONFIG name, else the packaged model's name, else the model's file stem or hub id."""
     if config.get("name"):
         return str(config["name"])
@@ -211,7 +211,7 @@ def _local_model_name(config: dict[str, Any], *, stem: bool) -> str:
     return Path(model).stem if stem else model
 
 
-def _default_threads() -> int:
+def default_threads() -> int:
     try:
         return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers, taskset)
     except AttributeError:

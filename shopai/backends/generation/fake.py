@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any
 
-from shopai.backends.generation.base import GenerationBackend, TransientError, _cut_at_stop
+from shopai.backends.generation.base import GenerationBackend, TransientError, cut_at_stop
 
 _FACT = re.compile(r"^\s*(?:[-*•]\s*)?([^\W\d_][\w /]{0,40}?)\s*[:：]\s*(.+?)\s*$")
 
@@ -67,7 +67,7 @@ class FakeGenerationBackend(GenerationBackend):
             raise TransientError(f"fake failure {attempt} of {self.fail_first}")
         words = _WORD.findall(self.compose(messages))
         finish = "length" if len(words) > max_tokens else "stop"
-        text, stopped = _cut_at_stop(" ".join(words[:max_tokens]), stop)
+        text, stopped = cut_at_stop(" ".join(words[:max_tokens]), stop)
         if stopped:
             finish = "stop"
         prompt_tokens = sum(len(_WORD.findall(m["content"])) for m in messages)

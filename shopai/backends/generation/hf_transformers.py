@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from shopai.backends import BackendError
-from shopai.backends.generation.base import GenerationBackend, _cut_at_stop, _local_model_name, resolve_gguf_path
+from shopai.backends.generation.base import GenerationBackend, cut_at_stop, local_model_name, resolve_gguf_path
 
 
 class TransformersGenerationBackend(GenerationBackend):
@@ -36,7 +36,7 @@ class TransformersGenerationBackend(GenerationBackend):
 
     @property
     def name(self) -> str:
-        return _local_model_name(self.config, stem=False)
+        return local_model_name(self.config, stem=False)
 
     def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -89,7 +89,7 @@ class TransformersGenerationBackend(GenerationBackend):
         eos = tokenizer.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos])
         ended = bool(ids) and ids[-1] in eos_ids
-        text, stopped = _cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stop)
+        text, stopped = cut_at_stop(tokenizer.decode(new_tokens, skip_special_tokens=True), stop)
         if not (ended or stopped) and len(ids) < max_tokens and time.monotonic() - started >= self.timeout:
             raise BackendError(
                 f"{self.name} did not finish within {self.timeout:g} s ({len(ids)} of {max_tokens} tokens generated)."

@@ -13,8 +13,8 @@ from shopai.backends import BackendError
 from shopai.backends.generation.base import (
     GenerationBackend,
     GenerationRejected,
-    _default_threads,
-    _local_model_name,
+    default_threads,
+    local_model_name,
     resolve_gguf_path,
 )
 
@@ -32,7 +32,7 @@ class LlamaCppBackend(GenerationBackend):
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         self.n_ctx = self._number("n_ctx", 2048, int, minimum=64)
-        self.n_threads = self._number("n_threads", _default_threads(), int, minimum=1)
+        self.n_threads = self._number("n_threads", default_threads(), int, minimum=1)
         self.n_batch = self._number("n_batch", 512, int, minimum=1)
         self.seed = self._number("seed", 0, int, minimum=0)
         self.top_p = self._number("top_p", 0.95, float, minimum=0.0)
@@ -42,7 +42,7 @@ class LlamaCppBackend(GenerationBackend):
 
     @property
     def name(self) -> str:
-        return _local_model_name(self.config, stem=True)
+        return local_model_name(self.config, stem=True)
 
     def _load(self) -> Any:
         try:

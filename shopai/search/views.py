@@ -1,10 +1,10 @@
-"""Storefront pages that shopai serves itself (rendered with overridable templates)."""
+"""The storefront search page that shopai serves itself (rendered with overridable templates)."""
 
 from django.shortcuts import render
 
 from shopai.api.exceptions import first_error_message
-from shopai.api.serializers import SearchQuerySerializer
 from shopai.search.hybrid import search_products
+from shopai.search.serializers import SearchQuerySerializer
 
 
 def search(request):

@@ -1,0 +1,42 @@
+"""Recommendations API shapes: events, the query, recommended products."""
+
+from rest_framework import serializers
+
+from shopai.api.serializers import ProductFilterSerializer, ProductHitSerializer, StrictCharField
+from shopai.conf import shopai_settings
+
+
+class EventSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["view", "search", "cart", "purchase"],
+        error_messages={"invalid_choice": '"{input}" is not an event type; use view, search, cart or purchase.'},
+    )
+    product_id = StrictCharField(required=False, max_length=64)
+    query = StrictCharField(required=False, max_length=300)
+
+    def validate(self, data):
+        if data["type"] == "search" and not data.get("query"):
+            raise serializers.ValidationError({"query": "A search event needs the query the shopper typed."})
+        if data["type"] != "search" and not data.get("product_id"):
+            raise serializers.ValidationError({"product_id": f"A {data['type']} event needs the product_id."})
+        return data
+
+
+class RecommendationQuerySerializer(ProductFilterSerializer):
+    k = serializers.IntegerField(required=False, min_value=1, error_messages={"invalid": "k must be a whole number."})
+    user = serializers.CharField(required=False, help_text="Staff only: recommendations for this username.")
+
+    def validate_k(self, value: int) -> int:
+        limit = int(shopai_settings.RECOMMENDATIONS["MAX_K"])
+        if value > limit:
+            raise serializers.ValidationError(f"k can be at most {limit}.")
+        return value
+
+
+class RecommendedProductSerializer(ProductHitSerializer):
+    reason = serializers.CharField(help_text='Why it is recommended, e.g. "Because you viewed …".')
+
+
+class RecommendationResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = RecommendedProductSerializer(many=True)

@@ -1,0 +1,56 @@
+"""Search API shapes: the query and its results."""
+
+from rest_framework import serializers
+
+from shopai.api.serializers import ProductFilterSerializer, ProductHitSerializer
+from shopai.conf import shopai_settings
+
+
+class SearchQuerySerializer(ProductFilterSerializer):
+    q = serializers.CharField(
+        trim_whitespace=True,
+        error_messages={
+            "required": "Add a search text with ?q=…, for example ?q=waterproof jacket.",
+            "blank": "The search text is empty; type a few words describing what you are looking for.",
+        },
+    )
+    k = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        error_messages={
+            "invalid": "k must be a whole number of results, e.g. k=10.",
+            "min_value": "k must be at least 1.",
+        },
+    )
+
+    mode = serializers.ChoiceField(
+        choices=["hybrid", "vector", "keyword"],
+        required=False,
+        default="hybrid",
+        error_messages={"invalid_choice": '"{input}" is not a search mode; use hybrid, vector or keyword.'},
+    )
+    page = serializers.IntegerField(
+        required=False, min_value=1, default=1, error_messages={"invalid": "page must be a whole number, e.g. 2."}
+    )
+
+    def validate_q(self, value: str) -> str:
+        limit = int(shopai_settings.SEARCH_MAX_QUERY_LENGTH)
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                f"The search text is {len(value)} characters long; shorten it to at most {limit}."
+            )
+        return value
+
+    def validate_k(self, value: int) -> int:
+        limit = int(shopai_settings.SEARCH_MAX_K)
+        if value > limit:
+            raise serializers.ValidationError(f"k can be at most {limit}; ask for fewer results.")
+        return value
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    mode = serializers.CharField()
+    page = serializers.IntegerField()
+    count = serializers.IntegerField()
+    results = ProductHitSerializer(many=True)
