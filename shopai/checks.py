@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.utils import DatabaseError
 
 from shopai.adapters import get_product_model
-from shopai.backends import backend_class
+from shopai.backends import EXTRAS, backend_class
 from shopai.conf import shopai_settings
 from shopai.models import EMBEDDING_DIMENSIONS
 from shopai.recommendations.tuned_settings import TUNABLE, override_errors
@@ -50,16 +48,6 @@ def check_embedding_backends(app_configs=None, **kwargs):
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id="shopai.E002"))
             continue
-        needs = getattr(cls, "requires_package", None)
-        if needs and importlib.util.find_spec(needs) is None:
-            errors.append(
-                checks.Warning(
-                    f"Embedding backend {alias!r} needs the package {needs!r}, which is not installed here.",
-                    hint=f'pip install {needs}, or point SHOPAI["EMBEDDINGS"][{alias!r}] at another backend '
-                    "(e.g. an OpenAIEmbeddingBackend serving a multilingual model).",
-                    id="shopai.W001",
-                )
-            )
         dims = int(config.get("dimensions", getattr(cls, "default_dimensions", EMBEDDING_DIMENSIONS)))
         if dims != EMBEDDING_DIMENSIONS:
             errors.append(
@@ -74,6 +62,33 @@ def check_embedding_backends(app_configs=None, **kwargs):
     if "default" not in shopai_settings.EMBEDDINGS:
         errors.append(checks.Error('SHOPAI["EMBEDDINGS"] needs a "default" backend.', id="shopai.E002"))
     return errors
+
+
+@checks.register()
+def check_backend_packages(app_configs=None, **kwargs):
+    """A backend whose modules are missing says which extra or setting fixes it, before its first use."""
+    warnings = []
+    for kind in ("EMBEDDINGS", "GENERATION", "SENTIMENT", "QA"):
+        for alias in getattr(shopai_settings, kind):
+            try:
+                cls, config = backend_class(kind, alias)
+            except ImproperlyConfigured:
+                continue  # reported by the backend's own check, or when first used
+            missing = cls.missing_packages(config) if hasattr(cls, "missing_packages") else []
+            if not missing:
+                continue
+            extras = sorted({EXTRAS[name] for name in missing if name in EXTRAS})
+            install = f'pip install "shopai[{",".join(extras)}]"' if extras else f"pip install {' '.join(missing)}"
+            warnings.append(
+                checks.Warning(
+                    f'SHOPAI["{kind}"]["{alias}"] ({cls.__name__}) needs {", ".join(missing)}, '
+                    "which is not installed here: it will fail when first used.",
+                    hint=f'{install}, or point SHOPAI["{kind}"]["{alias}"] at another backend '
+                    "(e.g. one that calls an OpenAI-compatible server).",
+                    id="shopai.W001",
+                )
+            )
+    return warnings
 
 
 E007 = "shopai.E007"

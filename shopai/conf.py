@@ -15,7 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "PRODUCT_MODEL": None,
     # Behaviour the host may change lives in an adapter (see shopai.adapters).
     "PRODUCT_ADAPTER": "shopai.adapters.ProductAdapter",
-    # Where the adapter finds sku / name / price on the product (attribute paths).
+    # Where the adapter finds sku / name / price on the product (attribute paths). A shop's
+    # mapping replaces this one (keys it leaves out are not shown): name only what the model has.
     # Optional: "stock" and "category" enable the in_stock / category filters and diversity.
     "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
     # Attribute paths joined into the text that is embedded; dotted paths follow relations.
@@ -222,7 +223,6 @@ MERGED = {
     "THROTTLE_RATES",
     "QUEUES",
     "SEARCH",
-    "PRODUCT_FIELDS",
     "ORDER_FIELDS",
 }
 

@@ -3,7 +3,13 @@
 import pytest
 from django.core import checks
 
-from shopai.checks import check_database, check_embedding_backends, check_product_model, check_search_settings
+from shopai.checks import (
+    check_backend_packages,
+    check_database,
+    check_embedding_backends,
+    check_product_model,
+    check_search_settings,
+)
 
 
 def ids(errors):
@@ -13,6 +19,7 @@ def ids(errors):
 def test_the_demo_configuration_passes_every_check(db):
     assert check_product_model() == []
     assert check_embedding_backends() == []
+    assert check_backend_packages() == []
     assert check_database(databases=["default"]) == []
     assert not [message for message in checks.run_checks(databases=["default"]) if message.id.startswith("shopai")]
 
@@ -106,3 +113,31 @@ def test_a_text_search_configuration_the_database_lacks_is_E008(settings):
     assert "'klingon'" in errors[0].msg
     settings.SHOPAI = {**settings.SHOPAI, "SEARCH": {"TEXT_SEARCH_CONFIG": "german"}}
     assert check_database(databases=["default"]) == []
+
+
+def test_a_backend_whose_packages_are_missing_is_W001_naming_the_extra(settings, monkeypatch):
+    """A shop that installed plain shopai learns at startup which extra to add, not from an ImportError later."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real_find_spec(name, *a)
+    )
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "GENERATION": {"default": {"CLASS": "shopai.backends.generation.LlamaCppBackend", "CONFIG": {}}},
+        "EMBEDDINGS": {
+            **settings.SHOPAI["EMBEDDINGS"],
+            "custom": {
+                "CLASS": "shopai.backends.onnx_embeddings.OnnxEmbeddingBackend",
+                "CONFIG": {"model": "package:a_model_wheel_nobody_installed"},
+            },
+        },
+    }
+
+    warnings = {warning.msg.split(" (")[0]: warning for warning in check_backend_packages()}
+
+    assert set(warnings) == {'SHOPAI["GENERATION"]["default"]', 'SHOPAI["EMBEDDINGS"]["custom"]'}
+    assert {w.id for w in warnings.values()} == {"shopai.W001"}
+    assert 'pip install "shopai[local]"' in warnings['SHOPAI["GENERATION"]["default"]'].hint
+    assert "pip install a_model_wheel_nobody_installed" in warnings['SHOPAI["EMBEDDINGS"]["custom"]'].hint

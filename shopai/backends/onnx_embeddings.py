@@ -262,7 +262,8 @@ class OnnxModel:
 class OnnxEmbeddingBackend(EmbeddingBackend):
     """A sentence-transformers model exported to ONNX, run by ONNX Runtime; int8 by default. See the module doc."""
 
-    requires_package = "onnxruntime"
+    requires_packages = ("onnxruntime",)
+    default_model = DEFAULT_MODEL
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)

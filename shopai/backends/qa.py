@@ -103,6 +103,8 @@ class TransformersQABackend(QABackend):
     — long contexts are read in overlapping windows — and batch_size (16 windows).
     """
 
+    requires_packages = ("torch", "transformers")
+
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         if not config.get("model"):

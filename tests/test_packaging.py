@@ -1,0 +1,173 @@
+"""shopai installs on its own: the wheel holds every file of the package, declares what it imports,
+and a host that installs it (without the demo around it) passes Django's checks."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md")
+
+
+def _package_tree() -> list[str]:
+    """The files of shopai/ that the repository holds (git's list, else the folder without caches)."""
+    listed = subprocess.run(["git", "ls-files", "shopai"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode == 0 and listed.stdout.strip():
+        return sorted(listed.stdout.split())
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "shopai").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from a copy of the package's files only (nothing else of the repository)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in [*PACKAGE_FILES, *_package_tree()]:
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("shopai-*.whl")
+    return built
+
+
+def test_the_wheel_holds_every_file_of_the_package_and_nothing_else(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    packaged = sorted(name for name in names if name.startswith("shopai/"))
+    assert packaged == _package_tree()
+    assert any(name.endswith("generationjob/change_form.html") for name in packaged)  # a template two folders down
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+def test_the_wheel_installs_into_a_clean_venv_and_a_minimal_host_passes_the_checks(wheel, tmp_path):
+    """Installed with --no-deps next to the libraries it needs (this environment's, read after its own)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    (site / "zz_outer_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    host = tmp_path / "host"
+    (host / "shop").mkdir(parents=True)
+    (host / "shop" / "__init__.py").write_text("")
+    (host / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\n"
+        "class Item(models.Model):\n"
+        "    title = models.CharField(max_length=100)\n"
+        "    blurb = models.TextField()\n"
+        "    price = models.DecimalField(max_digits=8, decimal_places=2)\n"
+    )
+    (host / "host_settings.py").write_text(
+        "SECRET_KEY = 'x'\nUSE_TZ = True\nROOT_URLCONF = 'host_urls'\n"
+        "DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'\n"
+        "INSTALLED_APPS = ['django.contrib.admin', 'django.contrib.auth', 'django.contrib.contenttypes',\n"
+        "    'django.contrib.sessions', 'django.contrib.messages', 'django.contrib.staticfiles',\n"
+        "    'rest_framework', 'drf_spectacular', 'shopai', 'shop']\n"
+        "MIDDLEWARE = ['django.contrib.sessions.middleware.SessionMiddleware',\n"
+        "    'django.contrib.auth.middleware.AuthenticationMiddleware',\n"
+        "    'django.contrib.messages.middleware.MessageMiddleware']\n"
+        "TEMPLATES = [{'BACKEND': 'django.template.backends.django.DjangoTemplates', 'APP_DIRS': True,\n"
+        "    'OPTIONS': {'context_processors': ['django.template.context_processors.request',\n"
+        "    'django.contrib.auth.context_processors.auth', 'django.contrib.messages.context_processors.messages']}}]\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'never_connected'}}\n"
+        "STATIC_URL = '/static/'\n"
+        "SHOPAI = {'PRODUCT_MODEL': 'shop.Item', 'PRODUCT_FIELDS': {'name': 'title', 'price': 'price'},\n"
+        "    'PRODUCT_TEXT_FIELDS': ['title', 'blurb']}\n"
+    )
+    (host / "host_urls.py").write_text(
+        "from django.contrib import admin\nfrom django.urls import include, path\n\n"
+        "urlpatterns = [path('admin/', admin.site.urls), path('api/shopai/', include('shopai.api.urls')),\n"
+        "    path('shopai/', include('shopai.urls'))]\n"
+    )
+    probe = (
+        "import django, shopai\n"
+        "django.setup()\n"
+        "from django.contrib.staticfiles import finders\n"
+        "from django.core.management import call_command\n"
+        "from django.template.loader import get_template\n"
+        "call_command('check', fail_level='WARNING')\n"
+        "get_template('admin/shopai/generationjob/change_form.html')\n"
+        "get_template('shopai/chat.html')\n"
+        "assert finders.find('shopai/chat.js'), 'static file missing'\n"
+        "from shopai.assistant.intents import load_examples\n"
+        "from shopai.studio.grounding import check_text\n"
+        "assert load_examples() and check_text('Waterproof', 'A cotton shirt.').flags\n"
+        "print(shopai.__file__)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+    result = subprocess.run(
+        [str(python), "-c", probe],
+        cwd=host,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "host_settings", "PYTHONPATH": str(host)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(str(venv)), (
+        result.stdout
+    )  # the wheel's copy, not the repository's
+    assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def _declared() -> dict[str, set[str]]:
+    """Distribution names per extra ("" for the core dependencies), normalised."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = {"": project["dependencies"], **project["optional-dependencies"]}
+    return {
+        extra: {Requirement(line).name.lower().replace("_", "-") for line in lines} for extra, lines in groups.items()
+    }
+
+
+def test_every_library_shopai_imports_is_a_declared_dependency():
+    """Core imports need a core dependency; imports of the model backends may come from an extra."""
+    declared = _declared()
+    anywhere = set().union(*declared.values())
+    providers = importlib.metadata.packages_distributions()
+    undeclared = []
+    for path in (ROOT / "shopai").rglob("*.py"):
+        in_backend = "backends" in path.parts
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("shopai", "__future__"):
+                    continue
+                names = {name.lower().replace("_", "-") for name in providers.get(top, [top])}
+                allowed = anywhere if in_backend else declared[""]
+                if not names & allowed:
+                    undeclared.append(f"{path.relative_to(ROOT)}: {module} ({', '.join(sorted(names))})")
+    assert not undeclared, undeclared
