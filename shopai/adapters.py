@@ -56,15 +56,70 @@ def get_product_adapter():
 
 
 def resolve_path(obj: Any, path: str) -> Any:
-    """Follow a dotted attribute path ("category.full_name"); None when a link is missing."""
+    """Follow a dotted attribute path ("category.full_name"); None when a link is missing.
+
+    Through a many-to-many or reverse relation ("categories.name") the rest of the path is read
+    on each related object, giving a sorted list of the values that are set. A path that ends on
+    such a relation gives its manager (the checks refuse that in text paths).
+    """
     value = obj
-    for part in path.split("."):
+    parts = path.split(".")
+    for index, part in enumerate(parts):
         if value is None:
             return None
         value = getattr(value, part, None)
-        if callable(value) and not isinstance(value, models.Manager):
+        if isinstance(value, models.Manager):
+            rest = ".".join(parts[index + 1 :])
+            if not rest:
+                return value
+            found = (resolve_path(item, rest) for item in value.all())
+            return sorted({str(item) for item in found if item not in (None, "")})
+        if callable(value):
             value = value()
     return value
+
+
+class ProductFilterError(ValueError):
+    """Filters a shopper asked for that this shop cannot apply: {filter: message}."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+def orm_field(model: type[models.Model], lookup: str) -> models.Field | None:
+    """The model field a "__" lookup path ends on, following relations; None if it is not a field path."""
+    field = None
+    for part in lookup.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+        elif part != lookup.split("__")[-1]:
+            return None
+    return field
+
+
+def text_relations(model: type[models.Model], paths: list[str]) -> list[tuple[type[models.Model], str]]:
+    """(related model, lookup from the product) for every relation the dotted paths follow."""
+    found = []
+    for path in paths:
+        current, chain = model, []
+        for part in path.split(".")[:-1]:
+            try:
+                field = current._meta.get_field(part)
+            except FieldDoesNotExist:
+                break
+            if not field.is_relation or field.related_model is None:
+                break
+            chain.append(field.name)  # a reverse relation's name is its query name
+            current = field.related_model
+            entry = (current, "__".join(chain))
+            if entry not in found:
+                found.append(entry)
+    return found
 
 
 def content_hash(text: str) -> str:
@@ -80,25 +135,61 @@ class ProductAdapter:
 
     def get_queryset(self) -> models.QuerySet:
         """Every product that should have an embedding, with the relations its text reads."""
-        return self.model._default_manager.select_related(*self._text_relations())
+        select, prefetch = self._text_joins()
+        return self.model._default_manager.select_related(*select).prefetch_related(*prefetch)
 
-    def _text_relations(self) -> list[str]:
-        """Foreign keys named by dotted PRODUCT_TEXT_FIELDS paths ("category.name" → "category")."""
-        relations = []
+    def _text_joins(self) -> tuple[list[str], list[str]]:
+        """Relations named by dotted PRODUCT_TEXT_FIELDS paths: foreign keys to join ("category.name"
+        → "category"), many-valued ones to prefetch ("categories.name" → "categories")."""
+        select, prefetch = [], []
         for path in shopai_settings.PRODUCT_TEXT_FIELDS:
-            model, chain = self.model, []
+            model, chain, many = self.model, [], False
             for part in path.split(".")[:-1]:
                 try:
                     field = model._meta.get_field(part)
                 except FieldDoesNotExist:
                     break
-                if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+                if not field.is_relation or field.related_model is None:
                     break
+                many = many or field.many_to_many or field.one_to_many
                 chain.append(part)
                 model = field.related_model
             if chain:
-                relations.append("__".join(chain))
-        return relations
+                (prefetch if many else select).append("__".join(chain))
+        return select, prefetch
+
+    # What the text depends on: the receivers re-embed products when any of it changes.
+
+    def text_attnames(self) -> tuple[str, ...] | None:
+        """The product's own stored fields its text is built from (a foreign key by its id), so that
+        a save changing none of them queues nothing; None when unknown (every save queues)."""
+        names = []
+        for path in shopai_settings.PRODUCT_TEXT_FIELDS:
+            try:
+                field = self.model._meta.get_field(path.split(".", 1)[0])
+            except FieldDoesNotExist:
+                return None
+            if field.many_to_many or field.one_to_many:
+                continue  # changes arrive as m2m_changed or as saves of the related rows
+            if not getattr(field, "concrete", False):
+                return None
+            names.append(field.attname)
+        return tuple(names)
+
+    def text_relations(self) -> list[tuple[type[models.Model], str]]:
+        """(related model, lookup from the product) for each relation the text reads: a save of such
+        a row (a category renamed) re-embeds the products that read it."""
+        return text_relations(self.model, list(shopai_settings.PRODUCT_TEXT_FIELDS))
+
+    def products_affected_by(self, instance: models.Model) -> models.QuerySet:
+        """The products whose text reads ``instance`` (a related row that was saved or deleted)."""
+        condition = models.Q()
+        for model, lookup in self.text_relations():
+            if isinstance(instance, model):
+                condition |= models.Q(**{lookup: instance})
+        if not condition:
+            return self.model._default_manager.none()
+        return self.model._default_manager.filter(pk__in=self.model._default_manager.filter(condition).values("pk"))
 
     def get_searchable_queryset(self) -> models.QuerySet:
         """Products a shopper may see in results."""
@@ -109,6 +200,8 @@ class ProductAdapter:
         fields = []
         for path in shopai_settings.PRODUCT_TEXT_FIELDS:
             value = resolve_path(product, path)
+            if isinstance(value, list):
+                value = ", ".join(value)
             fields.append("" if value is None else str(value).strip())
         return fields
 
@@ -133,8 +226,81 @@ class ProductAdapter:
         return "\n".join(line for line in lines if line)
 
     def get_field(self, product: models.Model, name: str) -> Any:
+        """The value shown for ``name`` (sku, name, price, stock, category): PRODUCT_FIELDS' path."""
         path = shopai_settings.PRODUCT_FIELDS.get(name)
         return resolve_path(product, path) if path else None
+
+    def get_categories(self, product: models.Model) -> list:
+        """The product's categories (one for a foreign key, several for a many-to-many), for
+        REPURCHASE_CATEGORIES and the category cap."""
+        value = self.get_field(product, "category")
+        if isinstance(value, models.Manager):
+            return list(value.all())
+        if isinstance(value, list | tuple):
+            return list(value)
+        return [] if value is None else [value]
+
+    # Filters: lookups in the database, apart from what is shown.
+
+    FILTERS = ("price", "stock", "category")
+
+    def filter_lookup(self, name: str) -> str | None:
+        """The ORM lookup that filters by ``name``: PRODUCT_FILTER_FIELDS, else PRODUCT_FIELDS' path
+        when it is a field path ("category" → "category"); None when the shop cannot filter by it."""
+        configured = shopai_settings.PRODUCT_FILTER_FIELDS
+        if name in configured:
+            return configured[name] or None
+        path = shopai_settings.PRODUCT_FIELDS.get(name)
+        if not path:
+            return None
+        lookup = path.replace(".", "__")
+        return lookup if orm_field(self.model, lookup) is not None else None
+
+    def clean_filters(
+        self, *, in_stock: bool = False, category: Any = None, min_price: Any = None, max_price: Any = None
+    ) -> dict[str, Any]:
+        """The filters as database values; ProductFilterError names each one that cannot apply."""
+        errors, cleaned = {}, {"in_stock": bool(in_stock)}
+        if in_stock and self.filter_lookup("stock") is None:
+            errors["in_stock"] = "This shop's products cannot be filtered by stock."
+        for name, value in (("min_price", min_price), ("max_price", max_price)):
+            if value is None:
+                continue
+            if self.filter_lookup("price") is None:
+                errors[name] = "This shop's products cannot be filtered by price."
+            else:
+                cleaned[name] = value
+        if category not in (None, ""):
+            lookup = self.filter_lookup("category")
+            field = orm_field(self.model, lookup) if lookup else None
+            if field is None:
+                errors["category"] = "This shop's products cannot be filtered by category."
+            else:
+                target = field.related_model._meta.pk if field.is_relation and field.related_model else field
+                try:
+                    cleaned["category"] = target.to_python(category)
+                except ValidationError:
+                    errors["category"] = f"{category!r} is not a category id of this shop."
+        if errors:
+            raise ProductFilterError(errors)
+        return cleaned
+
+    def filter_products(self, queryset: models.QuerySet, **filters) -> models.QuerySet:
+        """``queryset`` narrowed by the shop's filters (in SQL); raises ProductFilterError."""
+        cleaned = self.clean_filters(**filters)
+        conditions = {}
+        if cleaned["in_stock"]:
+            conditions[f"{self.filter_lookup('stock')}__gt"] = 0
+        if "category" in cleaned:
+            conditions[self.filter_lookup("category")] = cleaned["category"]
+        if "min_price" in cleaned:
+            conditions[f"{self.filter_lookup('price')}__gte"] = cleaned["min_price"]
+        if "max_price" in cleaned:
+            conditions[f"{self.filter_lookup('price')}__lte"] = cleaned["max_price"]
+        if not conditions:
+            return queryset
+        # Through a many-valued relation (stock records, categories) a product matches once.
+        return queryset.filter(pk__in=self.model._default_manager.filter(**conditions).values("pk"))
 
     def to_result(self, product: models.Model) -> dict[str, Any]:
         """What the API and templates show for a product."""
@@ -218,18 +384,9 @@ class OrderAdapter:
         )
 
 
-def filter_products(queryset, *, in_stock: bool = False, category=None, min_price=None, max_price=None):
-    """The shop's business filters, on the fields named in SHOPAI["PRODUCT_FIELDS"]."""
-    fields = {name: path.replace(".", "__") for name, path in shopai_settings.PRODUCT_FIELDS.items() if path}
-    if in_stock and "stock" in fields:
-        queryset = queryset.filter(**{f"{fields['stock']}__gt": 0})
-    if category is not None and "category" in fields:
-        queryset = queryset.filter(**{fields["category"]: category})
-    if min_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__gte": min_price})
-    if max_price is not None and "price" in fields:
-        queryset = queryset.filter(**{f"{fields['price']}__lte": max_price})
-    return queryset
+def filter_products(queryset, **filters):
+    """The shop's business filters (in_stock, category, min_price, max_price), by its product adapter."""
+    return get_product_adapter().filter_products(queryset, **filters)
 
 
 def product_pks_as_text(products: QuerySet):

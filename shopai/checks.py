@@ -7,7 +7,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.utils import DatabaseError
 
-from shopai.adapters import get_product_model
+from shopai.adapters import get_order_adapter, get_product_adapter, get_product_model, orm_field
 from shopai.backends import EXTRAS, backend_class
 from shopai.conf import shopai_settings
 from shopai.models import EMBEDDING_DIMENSIONS
@@ -15,27 +15,122 @@ from shopai.recommendations.tuned_settings import TUNABLE, override_errors
 from shopai.search.hybrid import FUSIONS
 
 
+def _path_problem(model, path: str, *, text: bool) -> str | None:
+    """Why a dotted attribute path cannot work on ``model``; None if it can (or cannot be told
+    without an instance: a property or method part ends what can be checked)."""
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            if hasattr(model, part):
+                return None  # a property or method: checked when it runs
+            return f"{model._meta.label} has no field or attribute {part!r}"
+        last = index == len(parts) - 1
+        if field.is_relation and field.related_model is not None:
+            if last and text and (field.many_to_many or field.one_to_many):
+                return (
+                    f"{part!r} is a many-valued relation of {model._meta.label}, whose text would read "
+                    f'"<manager>"; name an attribute of the related rows, e.g. "{path}.name"'
+                )
+            model = field.related_model
+        elif not last:
+            return f"{model._meta.label}.{part} is no relation, so {'.'.join(parts[index + 1 :])!r} cannot follow it"
+    return None
+
+
 @checks.register()
 def check_product_model(app_configs=None, **kwargs):
     try:
         model = get_product_model()
+        adapter = get_product_adapter()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), hint='Example: SHOPAI = {"PRODUCT_MODEL": "store.Product"}', id="shopai.E001")]
     errors = []
-    paths = list(shopai_settings.PRODUCT_TEXT_FIELDS) + list(shopai_settings.PRODUCT_FIELDS.values())
-    for path in paths:
-        first = path.split(".")[0]
-        try:
-            model._meta.get_field(first)
-        except FieldDoesNotExist:
-            if not hasattr(model, first):
+    paths = [("PRODUCT_TEXT_FIELDS", path, True) for path in shopai_settings.PRODUCT_TEXT_FIELDS]
+    paths += [
+        (f"PRODUCT_FIELDS[{name!r}]", path, False) for name, path in shopai_settings.PRODUCT_FIELDS.items() if path
+    ]
+    for setting, path, text in paths:
+        problem = _path_problem(model, path, text=text)
+        if problem:
+            errors.append(
+                checks.Error(
+                    f"{problem} (SHOPAI {setting}: {path!r}).",
+                    hint="Fix PRODUCT_TEXT_FIELDS / PRODUCT_FIELDS in SHOPAI (dotted attribute paths).",
+                    id="shopai.E006",
+                )
+            )
+    for name, lookup in shopai_settings.PRODUCT_FILTER_FIELDS.items():
+        if name not in adapter.FILTERS:
+            errors.append(
+                checks.Error(
+                    f"PRODUCT_FILTER_FIELDS has an unknown filter {name!r}.",
+                    hint=f"Filters: {', '.join(adapter.FILTERS)}.",
+                    id="shopai.E006",
+                )
+            )
+        elif lookup and orm_field(model, lookup) is None:
+            errors.append(
+                checks.Error(
+                    f"PRODUCT_FILTER_FIELDS[{name!r}] = {lookup!r} is not a field lookup of {model._meta.label}.",
+                    hint='Use database lookups with "__", e.g. "stockrecords__price".',
+                    id="shopai.E006",
+                )
+            )
+    refused = {"price": "min_price and max_price", "stock": "in_stock", "category": "category"}
+    for name, filters in refused.items():
+        shown = shopai_settings.PRODUCT_FIELDS.get(name)
+        if shown and name not in shopai_settings.PRODUCT_FILTER_FIELDS and adapter.filter_lookup(name) is None:
+            errors.append(
+                checks.Warning(
+                    f"PRODUCT_FIELDS[{name!r}] = {shown!r} is shown, but no database field stands behind it: "
+                    f"the {filters} filter{'s are' if ' and ' in filters else ' is'} refused (400).",
+                    hint=f'Set SHOPAI["PRODUCT_FILTER_FIELDS"][{name!r}] to a field lookup '
+                    '(e.g. "stockrecords__price"), or "" to say the shop does not filter by it.',
+                    id="shopai.W002",
+                )
+            )
+    return errors
+
+
+@checks.register()
+def check_order_model(app_configs=None, **kwargs):
+    """Every ORDER_FIELDS path exists on the order model (and the line model, for purchases)."""
+    label = shopai_settings.ORDER_MODEL
+    if not label:
+        return []
+    try:
+        model = get_order_adapter().model
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="shopai.E010")]
+    fields = shopai_settings.ORDER_FIELDS
+    errors = []
+    line_model = None
+    for name, path in fields.items():
+        if name == "item_product" or not path:
+            continue
+        problem = _path_problem(model, path, text=False)
+        if problem:
+            errors.append(checks.Error(f"{problem} (SHOPAI ORDER_FIELDS[{name!r}]: {path!r}).", id="shopai.E010"))
+        elif name == "items":
+            try:
+                line_model = model._meta.get_field(path).related_model
+            except FieldDoesNotExist:
                 errors.append(
                     checks.Error(
-                        f"{model._meta.label} has no field or attribute {first!r} (from SHOPAI setting path {path!r}).",
-                        hint="Fix PRODUCT_TEXT_FIELDS / PRODUCT_FIELDS in SHOPAI.",
-                        id="shopai.E006",
+                        f"ORDER_FIELDS['items'] = {path!r} must name the relation to the order's lines.",
+                        id="shopai.E010",
                     )
                 )
+    if line_model is not None and fields.get("item_product"):
+        problem = _path_problem(line_model, fields["item_product"], text=False)
+        if problem:
+            errors.append(
+                checks.Error(
+                    f"{problem} (SHOPAI ORDER_FIELDS['item_product']: {fields['item_product']!r}).", id="shopai.E010"
+                )
+            )
     return errors
 
 

@@ -19,6 +19,11 @@ DEFAULTS: dict[str, Any] = {
     # mapping replaces this one (keys it leaves out are not shown): name only what the model has.
     # Optional: "stock" and "category" enable the in_stock / category filters and diversity.
     "PRODUCT_FIELDS": {"sku": "sku", "name": "name", "price": "price"},
+    # ORM lookups the filters use where PRODUCT_FIELDS' display path is no field path, e.g. a price
+    # shown through a method but stored in stock records: {"price": "stockrecords__price",
+    # "stock": "stockrecords__num_in_stock", "category": "categories"}. Unset keys use
+    # PRODUCT_FIELDS' path when it is a field path; a filter with neither is refused (400).
+    "PRODUCT_FILTER_FIELDS": {},
     # Attribute paths joined into the text that is embedded; dotted paths follow relations.
     "PRODUCT_TEXT_FIELDS": ["name", "description"],
     # Queryset filter that products must pass to appear in search results.

@@ -2,11 +2,11 @@
 
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import setting_changed
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 from django.dispatch import receiver
 
 from shopai import backends, signals
-from shopai.adapters import get_product_model, is_product_model
+from shopai.adapters import get_product_adapter, get_product_model, is_product_model
 from shopai.assistant import faqs, intents
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
@@ -24,15 +24,76 @@ def product_loaded(sender, instance, **kwargs):
     instance._shopai_text_state = embeddings.text_state(instance)
 
 
+_connected: list[tuple] = []  # (signal, sender, dispatch_uid) connected for the product model in force
+
+
 def connect_product_loaded() -> None:
-    """Connect ``product_loaded`` to the product model only: post_init fires for every model
-    instance anywhere, and a global receiver would tax them all (bench/write_path.py)."""
-    post_init.disconnect(dispatch_uid="shopai_product_loaded")
+    """Connect the receivers that depend on the product model, for that model only: post_init
+    fires for every model instance anywhere, and a global receiver would tax them all
+    (bench/write_path.py). The rows the text reads (categories, a variant's parent) get save and
+    delete receivers, and the many-to-many relations it reads an m2m_changed receiver, so that a
+    category renamed in any admin or dashboard reaches the index without a reindex."""
+    for signal, sender, uid in _connected:
+        signal.disconnect(sender=sender, dispatch_uid=uid)
+    _connected.clear()
     try:
         model = get_product_model()
+        adapter = get_product_adapter()
+        relations = adapter.text_relations()
     except Exception:  # not configured (yet): system check shopai.E001 reports it
         return
-    post_init.connect(product_loaded, sender=model, dispatch_uid="shopai_product_loaded", weak=False)
+
+    def connect(signal, receiver_function, sender, uid):
+        signal.connect(receiver_function, sender=sender, dispatch_uid=uid, weak=False)
+        _connected.append((signal, sender, uid))
+
+    connect(post_init, product_loaded, model, "shopai_product_loaded")
+    for related in dict.fromkeys(related for related, _ in relations):  # each model once, in order
+        label = related._meta.label_lower
+        connect(post_save, text_source_saved, related, f"shopai_text_source_saved:{label}")
+        connect(pre_delete, text_source_deleting, related, f"shopai_text_source_deleting:{label}")
+        connect(post_delete, text_source_deleted, related, f"shopai_text_source_deleted:{label}")
+    for field in model._meta.get_fields():
+        if (
+            field.many_to_many
+            and field.concrete
+            and any(lookup.split("__")[0] == field.name for _, lookup in relations)
+        ):
+            through = field.remote_field.through
+            connect(m2m_changed, text_links_changed, through, f"shopai_text_links:{through._meta.label_lower}")
+
+
+def _schedule(product_pks, using: str) -> None:
+    for pk in product_pks:
+        embeddings.schedule_product_embedding(product_pk=pk, using=using)
+
+
+def text_source_saved(sender, instance, raw=False, using="default", **kwargs):
+    # A row the product text reads was saved: re-embed the products that read it (the worker's
+    # hash check makes an unchanged text cost a read, not a model call).
+    if not raw:
+        _schedule(get_product_adapter().products_affected_by(instance).values_list("pk", flat=True), using)
+
+
+def text_source_deleting(sender, instance, using="default", **kwargs):
+    # Before the row goes (and with it, the links to it): remember who read it.
+    instance._shopai_affected = list(get_product_adapter().products_affected_by(instance).values_list("pk", flat=True))
+
+
+def text_source_deleted(sender, instance, using="default", **kwargs):
+    _schedule(getattr(instance, "_shopai_affected", ()), using)
+
+
+def text_links_changed(sender, instance, action, reverse, pk_set, using="default", **kwargs):
+    # product.categories.add(...) and the like: no save of the product, so no post_save.
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if not reverse:
+        _schedule([instance.pk], using)
+    elif action == "pre_clear":
+        _schedule(get_product_adapter().products_affected_by(instance).values_list("pk", flat=True), using)
+    else:
+        _schedule(pk_set or (), using)
 
 
 @receiver(post_save, dispatch_uid="shopai_product_saved")
@@ -43,7 +104,7 @@ def product_saved(sender, instance, raw=False, using="default", created=False, *
         return
     state = embeddings.text_state(instance)
     if not created and state is not None and state == getattr(instance, "_shopai_text_state", None):
-        return  # the text cannot have changed; related objects' edits are found by the sweep
+        return  # the text cannot have changed; edits of related rows have receivers of their own
     instance._shopai_text_state = state
     embeddings.schedule_product_embedding(product_pk=instance.pk, using=using)
 

@@ -3,17 +3,19 @@
 import pytest
 from django.db import transaction
 
-from shopai.adapters import get_product_adapter
+from shopai.adapters import content_hash, get_product_adapter
 from shopai.checks import check_product_model
-from shopai.models import ProductEmbedding
+from shopai.models import GeneratedCopy, ProductEmbedding
 from shopai.search import embeddings
+from shopai.studio import copy as copy_service
 from tests.brokers import broker_client, queued_product_batches
-from tests.testapp.models import Gadget
+from tests.testapp.models import Gadget, Label
 
 GADGET_SETTINGS = {
     "PRODUCT_MODEL": "testapp.Gadget",
     "PRODUCT_FIELDS": {"sku": "code", "name": "title", "price": "price_label"},
-    "PRODUCT_TEXT_FIELDS": ["title", "maker.label", "blurb"],
+    "PRODUCT_FILTER_FIELDS": {"price": ""},  # shown through a method (cents): this shop does not filter by price
+    "PRODUCT_TEXT_FIELDS": ["title", "maker.label", "blurb", "labels.name"],
     "SEARCHABLE_FILTER": {"available": True},
 }
 
@@ -93,3 +95,72 @@ def test_similar_items_come_from_the_same_shop_and_skip_what_cannot_be_sold(clie
 
     ids = [item["id"] for item in body["results"]]
     assert ids[0] == str(teapot.pk) and str(withdrawn.pk) not in ids and str(kettle.pk) not in ids
+
+
+def test_a_price_shown_by_a_method_warns_that_its_filter_is_refused_and_the_api_says_so(client, gadgets, settings):
+    settings.SHOPAI = {**settings.SHOPAI, "PRODUCT_FILTER_FIELDS": {}}
+    assert [(e.id, "min_price and max_price" in e.msg) for e in check_product_model()] == [("shopai.W002", True)]
+
+    response = client.get("/api/shopai/search", {"q": "headphones", "min_price": "10"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"min_price": ["This shop's products cannot be filtered by price."]}
+
+
+def test_a_text_path_ending_on_a_many_valued_relation_is_an_error_with_a_hint(gadget_shop, settings, db):
+    settings.SHOPAI = {**settings.SHOPAI, "PRODUCT_TEXT_FIELDS": ["title", "labels"]}
+
+    (error,) = check_product_model()
+
+    assert error.id == "shopai.E006" and '"labels.name"' in error.msg
+
+
+def test_many_to_many_text_is_embedded_and_follows_renames_and_links(gadget_shop, make_product):
+    waterproof = Label.objects.create(name="waterproof")
+    radio = make_product(name="Field radio", description="Hand-crank radio.")
+    radio.labels.add(waterproof)
+    assert get_product_adapter().get_text(radio).endswith("Hand-crank radio.\nwaterproof")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_label_renamed_or_linked_re_embeds_the_gadgets_that_read_it(gadget_shop):
+    label = Label.objects.create(name="waterproof")
+    radio = Gadget.objects.create(code="G-7", title="Field radio", blurb="Hand-crank.", cost_cents=4000)
+    lamp = Gadget.objects.create(code="G-8", title="Camp lamp", blurb="USB.", cost_cents=2000)
+    radio.labels.add(label)
+    broker_client().delete("embeddings")
+
+    with transaction.atomic():
+        label.name = "splash-proof"
+        label.save()  # as in any admin or dashboard: no save of the gadget itself
+    with transaction.atomic():
+        label.gadgets.add(lamp)  # linked from the label's side
+
+    assert queued_product_batches() == [[str(radio.pk)], [str(lamp.pk)]]
+    embeddings.embed_products(product_pks=[radio.pk])
+    stored = ProductEmbedding.objects.get(object_pk=str(radio.pk)).content_hash
+    assert stored == content_hash("Field radio\nHand-crank.\nsplash-proof")
+
+    with transaction.atomic():
+        label.delete()  # its links go without a signal of their own: both gadgets lose the word
+    assert sorted(queued_product_batches()[-1]) == sorted([str(radio.pk), str(lamp.pk)])
+    broker_client().delete("embeddings")
+    Gadget.objects.all().delete()
+
+
+def test_publishing_a_draft_works_when_the_text_reads_a_nullable_relation(
+    gadget_shop, settings, make_product, admin_user
+):
+    """The product query joins the optional maker (an outer join): the row lock must not include it."""
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "COPY": {**settings.SHOPAI.get("COPY", {}), "FIELDS": {"description": "blurb"}},
+    }
+    fan = make_product(name="Desk fan", description="Quiet, three speeds.")  # no maker: the outer join's null side
+    draft = copy_service.generate_draft(fan, copy_service.CopyRequest.from_dict({"field": "description"}))
+    copy_service.approve(draft, user=admin_user)
+
+    copy_service.publish(draft, user=admin_user)
+
+    fan.refresh_from_db()
+    assert fan.blurb == draft.text and GeneratedCopy.objects.get(pk=draft.pk).status == "published"

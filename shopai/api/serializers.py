@@ -6,6 +6,8 @@ Each feature's own request and response shapes live in its ``serializers`` modul
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from shopai.adapters import ProductFilterError, get_product_adapter
+
 
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers, lists and objects instead of turning them into text."""
@@ -22,9 +24,19 @@ class ProductFilterSerializer(serializers.Serializer):
     """The product filters of search and recommendations (``in_stock``, ``category``, price range)."""
 
     in_stock = serializers.BooleanField(required=False, default=False)
-    category = serializers.CharField(required=False)
+    category = serializers.CharField(required=False, help_text="A category id of the shop.")
     min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
     max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2)
+
+    def validate(self, data):
+        """Filters the shop cannot apply, or values it cannot hold ("abc" as a category id), are a 400."""
+        data = super().validate(data)
+        names = ("in_stock", "category", "min_price", "max_price")
+        try:
+            cleaned = get_product_adapter().clean_filters(**{name: data.get(name) for name in names})
+        except ProductFilterError as exc:
+            raise serializers.ValidationError(exc.errors) from exc
+        return {**{key: value for key, value in data.items() if key not in names}, **cleaned}
 
 
 class ProductHitSerializer(serializers.Serializer):

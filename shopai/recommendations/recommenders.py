@@ -22,7 +22,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from shopai.adapters import filter_products, get_product_adapter
+from shopai.adapters import filter_products, get_product_adapter, orm_field
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.models import Event, ProductEmbedding, UserProfile
@@ -123,18 +123,41 @@ def _repurchasable(pks: set[str], config: dict) -> set[str]:
     overrides = config["REPURCHASE_CATEGORIES"] or {}
     if isinstance(overrides, list | tuple | set):  # a plain list names the categories that recur
         overrides = {category: True for category in overrides}
-    if not pks or not overrides or "category" not in shopai_settings.PRODUCT_FIELDS:
+    if not pks or not overrides or not shopai_settings.PRODUCT_FIELDS.get("category"):
         return set(pks) if default else set()
     overrides = {_category_path(key): bool(allowed) for key, allowed in overrides.items()}
     adapter = get_product_adapter()
     allowed = set()
     for product in adapter.get_queryset().filter(pk__in=list(pks)):
-        category = adapter.get_field(product, "category")
-        paths = [(str(getattr(category, "pk", category)),), _category_path(category)]
+        paths = [
+            path
+            for category in adapter.get_categories(product)
+            for path in ((str(getattr(category, "pk", category)),), _category_path(category))
+        ]
         matches = [key for key in overrides if any(path[: len(key)] == key for path in paths)]
         if overrides[max(matches, key=len)] if matches else default:
             allowed.add(str(product.pk))
     return allowed
+
+
+def _first_category(products: dict[str, Any]):
+    """pk -> the id of the product's first category, for the category cap; None without categories.
+
+    A foreign key is read from the row (no query); other relations through the adapter.
+    """
+    path = shopai_settings.PRODUCT_FIELDS.get("category")
+    if not path:
+        return None
+    adapter = get_product_adapter()
+    field = orm_field(adapter.model, path.replace(".", "__")) if "." not in path else None
+    if field is not None and field.many_to_one:
+        return lambda pk: getattr(products[pk], field.attname, None)
+
+    def first(pk):
+        categories = adapter.get_categories(products[pk])
+        return getattr(categories[0], "pk", categories[0]) if categories else None
+
+    return first
 
 
 def _category_path(category) -> tuple[str, ...]:
@@ -286,14 +309,8 @@ def recommend_for_user(
     signals, pool = shopper_signals(user=user, history=history, products=products, now=now, config=config, parts=wanted)
     candidates = rank(signals, config=config, k=4 * k)  # room for the category cap below
     found = {str(p.pk): p for p in pool.filter(pk__in=[pk for pk, _, _ in candidates])}
-    path = shopai_settings.PRODUCT_FIELDS.get("category")
     ranked = [pk for pk, _, _ in candidates if pk in found]
-    chosen = diversify(
-        ranked,
-        k=k,
-        cap=int(config["CATEGORY_CAP"]),
-        category_of=(lambda pk: getattr(found[pk], f"{path}_id", None)) if path else None,
-    )
+    chosen = diversify(ranked, k=k, cap=int(config["CATEGORY_CAP"]), category_of=_first_category(found))
     score = {pk: value for pk, value, _ in candidates}
     because = {pk: part for pk, _, part in candidates}
     recommendations = _explain(

@@ -402,8 +402,8 @@ def reindex_products(
 def text_state(product) -> tuple | None:
     """The stored values the product's text depends on, read without a query; None if unknown.
 
-    For each PRODUCT_TEXT_FIELDS path the first step is read from the instance: a local field's
-    value, or a foreign key's id ("category.full_name" -> category_id). A deferred field, or a
+    The adapter names the stored fields the text is built from (``text_attnames``: a local field's
+    value, or a foreign key's id, "category.full_name" -> category_id). A deferred field, or a
     path through something other than a field (a property), makes the state unknown. Runs for
     every product instance created (post_init), so the attribute names are worked out once.
     """
@@ -419,18 +419,10 @@ def text_state(product) -> tuple | None:
 
 @functools.cache
 def text_attnames(model) -> tuple[str, ...] | None:
-    """Attribute names holding the first step of each PRODUCT_TEXT_FIELDS path; None if one is no
-    concrete field. Cleared when SHOPAI changes (shopai.receivers.settings_changed)."""
-    names = []
-    for path in shopai_settings.PRODUCT_TEXT_FIELDS:
-        try:
-            field = model._meta.get_field(path.split(".", 1)[0])
-        except Exception:
-            return None
-        if not getattr(field, "concrete", False):
-            return None
-        names.append(field.attname)
-    return tuple(names)
+    """The adapter's ``text_attnames`` for the product model, worked out once (post_init runs for
+    every instance). Cleared when SHOPAI changes (shopai.receivers.settings_changed)."""
+    adapter = get_product_adapter()
+    return adapter.text_attnames() if adapter.model is model else None
 
 
 class _EmbeddingBatch(CommitBatch):

@@ -340,7 +340,7 @@ def publish(copy: GeneratedCopy, *, user) -> None:
     if copy.flags and not copy.override_reason.strip():
         raise CopyError("The grounding guard flagged this draft; fix the text, or give a reason to publish it anyway.")
     with transaction.atomic():
-        product = get_product_adapter().get_queryset().select_for_update().get(pk=copy.object_pk)
+        product = get_product_adapter().get_queryset().select_for_update(of=("self",)).get(pk=copy.object_pk)
         if copy.parameters.get("only_empty") and current_text(product, copy.field).strip():
             raise CopyError("The product's text was filled in meanwhile and this job must not overwrite it.")
         target, _, attribute = path.rpartition(".")

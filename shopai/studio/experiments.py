@@ -142,7 +142,7 @@ def promote(experiment: Experiment, variant: Variant) -> None:
             path = shopai_settings.COPY["FIELDS"].get(experiment.field)
             if path and "." not in path:
                 model = experiment.content_type.model_class()
-                product = model._default_manager.select_for_update().get(pk=experiment.object_pk)
+                product = model._default_manager.select_for_update(of=("self",)).get(pk=experiment.object_pk)
                 setattr(product, path, variant.text)
                 product.save()
             if variant.copy_id:

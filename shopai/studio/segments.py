@@ -62,7 +62,7 @@ def _describe(centroid, *, model_name: str) -> tuple[str, str]:
     rows = nearest_products(vector=centroid, products=adapter.get_searchable_queryset(), model_name=model_name, k=12)
     products = {str(p.pk): p for p in adapter.get_queryset().filter(pk__in=[pk for pk, _ in rows])}
     ordered = [products[pk] for pk, _ in rows if pk in products]
-    categories = Counter(str(adapter.get_field(p, "category") or "") for p in ordered)
+    categories = Counter(str(category) for p in ordered for category in adapter.get_categories(p))
     top = [name for name, _ in categories.most_common(2) if name]
     names = ", ".join(str(adapter.get_field(p, "name")) for p in ordered[:3])
     return f"Likes {' & '.join(top) or 'various things'}", f"Closest products: {names}"

@@ -308,3 +308,10 @@ def test_orders_count_as_purchases_and_cancelling_withdraws_them(
     assert bought.count() == 2
     call_command("shopai_sync_orders", no_progress=True, stdout=StringIO())
     assert bought.count() == 2  # idempotent
+
+
+def test_a_category_that_is_no_id_is_a_400_not_a_500(client, shop):
+    response = client.get("/api/shopai/recommendations", {"category": "abc"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"category": ["'abc' is not a category id of this shop."]}

@@ -3,6 +3,7 @@
 import pytest
 from django.db import transaction
 
+from shopai.adapters import get_product_adapter
 from shopai.models import ProductEmbedding
 from shopai.search import embeddings
 from shopai.tasks import sweep_stale_embeddings
@@ -76,6 +77,21 @@ def test_save_while_broker_is_down_succeeds_and_marks_product_for_the_sweep(make
     # Broker back: the sweep queues both, and later saves queue normally again.
     assert sweep_stale_embeddings() == 2
     assert sorted(queued_product_batches()[0]) == sorted([str(old.pk), str(new.pk)])
+
+
+def test_renaming_a_category_re_embeds_its_products(make_product):
+    """The text reads the category's path: a rename in the admin reaches the index without a reindex."""
+    lamp = make_product(name="Desk lamp", description="A lamp.", category="Home/Lighting")
+    make_product(name="Kettle", description="Steel.", category="Home/Kitchen")
+    broker_client().delete("embeddings")
+
+    lighting = lamp.category
+    lighting.name = "Lamps"
+    lighting.save()
+
+    assert queued_product_batches() == [[str(lamp.pk)]]
+    embeddings.embed_products(product_pks=[lamp.pk])
+    assert "Home / Lamps" in get_product_adapter().get_text(type(lamp).objects.get(pk=lamp.pk))
 
 
 def test_saves_that_cannot_change_the_text_queue_nothing(make_product):

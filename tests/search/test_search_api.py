@@ -67,6 +67,8 @@ def test_default_k_is_ten(client, make_product):
         ({"q": "jacket", "k": "ten"}, "k must be a whole number"),
         ({"q": "jacket", "k": "0"}, "k must be at least 1"),
         ({"q": "jacket", "k": "101"}, "k can be at most 100"),
+        ({"q": "jacket", "category": "abc"}, "'abc' is not a category id of this shop"),
+        ({"q": "jacket", "min_price": "cheap"}, "min_price: A valid number is required"),
     ],
 )
 def test_bad_input_gets_a_400_with_a_message(client, params, message):

@@ -12,6 +12,13 @@ class Maker(models.Model):
         return self.label
 
 
+class Label(models.Model):
+    name = models.CharField(max_length=40)
+
+    def __str__(self):
+        return self.name
+
+
 class Gadget(models.Model):
     uid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(max_length=32, unique=True)
@@ -20,6 +27,7 @@ class Gadget(models.Model):
     maker = models.ForeignKey(Maker, null=True, on_delete=models.SET_NULL)
     cost_cents = models.PositiveIntegerField()
     available = models.BooleanField(default=True)
+    labels = models.ManyToManyField(Label, blank=True, related_name="gadgets")
 
     def __str__(self):
         return self.title
