@@ -91,13 +91,9 @@ DEFAULTS: dict[str, Any] = {
         "HANDOFF_SENTIMENT": -0.6,
         # Unanswered questions at least this similar are shown as one group in admin.
         "GROUP_SIMILARITY": 0.9,
-        # Where the assistant sends shoppers: URL names or paths.
-        "LINKS": {
-            "orders": "/account/orders/",
-            "returns": "/account/orders/",
-            "contact": "mailto:support@example.com",
-            "login": "/accounts/login/",
-        },
+        # Pages the assistant links to: a path, a URL or a URL name; "" offers no link (sign-in
+        # then uses Django's LOGIN_URL). The shop's own pages, so none is assumed.
+        "LINKS": {"orders": "", "returns": "", "contact": "", "login": ""},
     },
     "RECOMMENDATIONS": {
         # How much each kind of event says about a shopper's interests.

