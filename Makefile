@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # llama-cpp-python builds from source; a native build crashed here with "Illegal instruction".
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: demo test bench lint services-stop clean-data
+.PHONY: demo oscar-demo test bench lint services-stop clean-data
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"'
@@ -20,6 +20,11 @@ demo: $(STAMP)
 # The import contracts (pyproject.toml [tool.importlinter]) and ruff run before the tests.
 test: lint
 	$(VENV)/bin/python -m pytest
+	cd examples/oscar_shop && ../../$(VENV)/bin/python -m pytest
+
+# The django-oscar example shop with shopai switched on by its preset (http://127.0.0.1:8010).
+oscar-demo: $(STAMP)
+	$(VENV)/bin/python examples/oscar_shop/run.py
 
 # The benchmark suite: quick by default; `make bench ARGS=--full` for the 20k/100k runs.
 bench: $(STAMP)

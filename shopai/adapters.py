@@ -225,6 +225,11 @@ class ProductAdapter:
                 lines.append(f"{label}: {_flat(value)}")
         return "\n".join(line for line in lines if line)
 
+    def shown_pks(self, product_pks: list[str]) -> dict[str, str]:
+        """For bought products, the product shoppers find and are offered in their place (a variant's
+        parent, say); by default each is itself."""
+        return {str(pk): str(pk) for pk in product_pks}
+
     def get_field(self, product: models.Model, name: str) -> Any:
         """The value shown for ``name`` (sku, name, price, stock, category): PRODUCT_FIELDS' path."""
         path = shopai_settings.PRODUCT_FIELDS.get(name)
@@ -278,7 +283,9 @@ class ProductAdapter:
             else:
                 target = field.related_model._meta.pk if field.is_relation and field.related_model else field
                 try:
-                    cleaned["category"] = target.to_python(category)
+                    value = target.to_python(category)
+                    target.run_validators(value)  # an id beyond the column's range is no id either
+                    cleaned["category"] = value
                 except ValidationError:
                     errors["category"] = f"{category!r} is not a category id of this shop."
         if errors:

@@ -36,6 +36,7 @@ def connect_product_loaded() -> None:
     for signal, sender, uid in _connected:
         signal.disconnect(sender=sender, dispatch_uid=uid)
     _connected.clear()
+    _through_product.clear()
     try:
         model = get_product_model()
         adapter = get_product_adapter()
@@ -60,7 +61,21 @@ def connect_product_loaded() -> None:
             and any(lookup.split("__")[0] == field.name for _, lookup in relations)
         ):
             through = field.remote_field.through
-            connect(m2m_changed, text_links_changed, through, f"shopai_text_links:{through._meta.label_lower}")
+            label = through._meta.label_lower
+            connect(m2m_changed, text_links_changed, through, f"shopai_text_links:{label}")
+            if not through._meta.auto_created:  # a model of its own: forms and dashboards save its rows
+                _through_product[through] = f"{field.m2m_field_name()}_id"
+                connect(post_save, text_link_saved, through, f"shopai_text_link_saved:{label}")
+                connect(post_delete, text_link_saved, through, f"shopai_text_link_deleted:{label}")
+
+
+_through_product: dict[type, str] = {}  # explicit through model -> attribute holding the product's id
+
+
+def text_link_saved(sender, instance, raw=False, using="default", **kwargs):
+    # A row of an explicit many-to-many model (oscar's ProductCategory) saved or deleted directly.
+    if not raw:
+        _schedule([getattr(instance, _through_product[sender])], using)
 
 
 def _schedule(product_pks, using: str) -> None:

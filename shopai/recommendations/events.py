@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shopai import signals
-from shopai.adapters import get_order_adapter, resolve_path
+from shopai.adapters import get_order_adapter, get_product_adapter, resolve_path
 from shopai.conf import shopai_settings
 from shopai.core.on_commit import CommitBatch
 from shopai.core.tasks import QueueUnavailable, queue_task
@@ -104,7 +104,8 @@ def sync_order_purchases(*, order_pk) -> int:
     wanted: set[str] = set()
     if counts and user_id is not None:
         items = getattr(order, fields["items"]).all()
-        wanted = {str(pk) for pk in items.values_list(f"{fields['item_product']}_id", flat=True) if pk is not None}
+        bought = [str(pk) for pk in items.values_list(f"{fields['item_product']}_id", flat=True) if pk is not None]
+        wanted = set(get_product_adapter().shown_pks(bought).values())
     when = resolve_path(order, fields["created"]) or timezone.now()
     with transaction.atomic():
         have = dict(existing.values_list("object_pk", "pk"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -161,8 +162,8 @@ def _first_category(products: dict[str, Any]):
 
 
 def _category_path(category) -> tuple[str, ...]:
-    """ "Home / Kitchen", "Home/Kitchen" -> ("home", "kitchen")."""
-    return tuple(part.strip().casefold() for part in str(category).split("/") if part.strip())
+    """ "Home / Kitchen", "Home/Kitchen", "Home > Kitchen" -> ("home", "kitchen")."""
+    return tuple(part.strip().casefold() for part in re.split(r"[/>]", str(category)) if part.strip())
 
 
 @dataclass

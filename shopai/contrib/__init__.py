@@ -1,0 +1,1 @@
+"""Ready-made integrations with shop frameworks (each needs its framework installed)."""
