@@ -60,22 +60,31 @@ def test_the_wheel_holds_every_file_of_the_package_and_nothing_else(wheel):
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 
-def test_the_wheel_installs_into_a_clean_venv_and_a_minimal_host_passes_the_checks(wheel, tmp_path):
-    """Installed with --no-deps next to the libraries it needs (this environment's, read after its own)."""
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A clean venv with the wheel installed --no-deps, next to this environment's libraries (read after its own)."""
+    venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
-        check=True,
-        capture_output=True,
-    )
-    site = Path(
-        subprocess.check_output(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
-        ).strip()
-    )
+    install = [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True)
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.check_output([str(python), "-c", purelib], text=True).strip())
     (site / "zz_outer_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def _run(
+    python: Path, code: str, *, cwd: Path, settings: str, path: list[Path], **extra_env
+) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+    environment.update(DJANGO_SETTINGS_MODULE=settings, PYTHONPATH=os.pathsep.join(map(str, path)), **extra_env)
+    return subprocess.run([str(python), "-c", code], cwd=cwd, env=environment, capture_output=True, text=True)
+
+
+def test_the_wheel_installs_into_a_clean_venv_and_a_minimal_host_passes_the_checks(installed, tmp_path):
+    """Installed with --no-deps next to the libraries it needs (this environment's, read after its own)."""
+    python, venv = installed, installed.parents[1]
     host = tmp_path / "host"
     (host / "shop").mkdir(parents=True)
     (host / "shop" / "__init__.py").write_text("")
@@ -123,19 +132,38 @@ def test_the_wheel_installs_into_a_clean_venv_and_a_minimal_host_passes_the_chec
         "assert load_examples() and check_text('Waterproof', 'A cotton shirt.').flags\n"
         "print(shopai.__file__)\n"
     )
-    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
-    result = subprocess.run(
-        [str(python), "-c", probe],
-        cwd=host,
-        env={**environment, "DJANGO_SETTINGS_MODULE": "host_settings", "PYTHONPATH": str(host)},
-        capture_output=True,
-        text=True,
-    )
+    result = _run(python, probe, cwd=host, settings="host_settings", path=[host])
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith(str(venv)), (
         result.stdout
     )  # the wheel's copy, not the repository's
     assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def test_the_installed_wheel_serves_the_django_oscar_example_shop(installed, tmp_path):
+    """The oscar example's settings and URLs on the wheel's shopai (no repository on the path): checks pass,
+    oscar's and shopai's templates and URLs resolve together."""
+    shop = ROOT / "examples" / "oscar_shop"
+    probe = (
+        "import django, shopai\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.template.loader import get_template\n"
+        "from django.urls import reverse\n"
+        "call_command('check', fail_level='WARNING')\n"
+        "get_template('oscar/catalogue/detail.html'); get_template('shopai/chat.html')\n"
+        "print(reverse('customer:order-list'), reverse('shopai:search'))\n"
+        "print(shopai.__file__)\n"
+    )
+    result = _run(
+        installed, probe, cwd=tmp_path, settings="oscar_shop.settings", path=[shop],
+        DATABASE_URL="postgres://never:connected@127.0.0.1:9/none", REDIS_URL="redis://127.0.0.1:9/0",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == "/accounts/orders/ /shopai/search/"
+    assert lines[-1].startswith(str(installed.parents[1]))  # the wheel's copy, not the repository's
 
 
 def _declared() -> dict[str, set[str]]:

@@ -9,9 +9,6 @@ from pathlib import Path
 
 from oscar.defaults import *  # noqa: F403
 
-from config.embedded import start_redis
-from config.services import database_settings, redis_urls
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "oscar-example-only-not-a-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
@@ -117,11 +114,21 @@ OSCAR_ORDER_STATUS_PIPELINE = {
     "Cancelled": (),
 }
 
-DATABASES = {"default": database_settings(os.environ)}
-if not os.environ.get("DATABASE_URL"):
+if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):  # deployed: servers of its own
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+    _redis = {"cache": os.environ["REDIS_URL"], "broker": os.environ["REDIS_URL"]}
+else:  # on a developer's machine: the repository's embedded servers, a database and a Redis of its own
+    from config.embedded import start_redis
+    from config.services import database_settings, redis_urls
+
+    DATABASES = {"default": database_settings(os.environ)}
     DATABASES["default"]["NAME"] = os.environ.get("OSCAR_SHOP_DATABASE", "oscar_shop")
+    _redis = redis_urls(
+        os.environ, start_embedded=lambda: start_redis(os.environ.get("OSCAR_SHOP_REDIS", "redis-oscar"))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
-_redis = redis_urls(os.environ, start_embedded=lambda: start_redis(os.environ.get("OSCAR_SHOP_REDIS", "redis-oscar")))
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis["cache"]}}
 CELERY_BROKER_URL = _redis["broker"]
 CELERY_TASK_ACKS_LATE = True
