@@ -6,6 +6,7 @@ in ``list_display``.
 """
 
 from shopai.assistant import admin as assistant_admin  # noqa: F401  (registers FAQs, conversations)
+from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.recommendations import admin as recommendations_admin  # noqa: F401  (registers tuned settings)
 from shopai.search.admin import SearchProductAdminMixin
 from shopai.studio.admin import StudioProductAdminMixin
@@ -20,8 +21,14 @@ class ShopAIProductAdminMixin(StudioProductAdminMixin, SearchProductAdminMixin):
     change_form_template = "admin/shopai/product_change_form.html"
 
     def get_actions(self, request):
+        # Added after Django's own permission filtering of actions, so each asks for its permissions.
         actions = super().get_actions(request)
-        for name in ("shopai_re_embed", "shopai_generate_copy"):
-            action = getattr(ShopAIProductAdminMixin, name)
-            actions[name] = (action, name, action.short_description)
+        allowed = {
+            "shopai_re_embed": can_change_products(request.user),
+            "shopai_generate_copy": can_generate_copy(request.user),
+        }
+        for name, permitted in allowed.items():
+            if permitted:
+                action = getattr(ShopAIProductAdminMixin, name)
+                actions[name] = (action, name, action.short_description)
         return actions

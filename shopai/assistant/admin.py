@@ -1,6 +1,7 @@
 """Assistant admin: FAQs (publish, re-embed, suggested phrasings), the conversation log, unanswered questions."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -43,17 +44,17 @@ class FAQAdmin(admin.ModelAdmin):
     def answered_count(self, obj):
         return obj.exchanges.count()
 
-    @admin.action(description="Publish selected FAQs")
+    @admin.action(description="Publish selected FAQs", permissions=["change"])
     def publish(self, request, queryset):
         count = queryset.update(is_published=True)
         self.message_user(request, ngettext("%d FAQ published.", "%d FAQs published.", count) % count)
 
-    @admin.action(description="Unpublish selected FAQs (the assistant stops using them)")
+    @admin.action(description="Unpublish selected FAQs (the assistant stops using them)", permissions=["change"])
     def unpublish(self, request, queryset):
         count = queryset.update(is_published=False)
         self.message_user(request, ngettext("%d FAQ unpublished.", "%d FAQs unpublished.", count) % count)
 
-    @admin.action(description="Re-embed selected FAQs now")
+    @admin.action(description="Re-embed selected FAQs now", permissions=["change"])
     def re_embed(self, request, queryset):
         result = faqs.embed_faqs(faq_ids=list(queryset.values_list("pk", flat=True)), force=True)
         self.message_user(
@@ -114,7 +115,11 @@ class ExchangeAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def unanswered_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         if request.method == "POST":
+            if not request.user.has_perm("shopai.add_faq"):
+                raise PermissionDenied  # turning questions into an FAQ adds one
             ids = [int(pk) for pk in request.POST.get("exchange_ids", "").split(",") if pk.strip().isdigit()]
             try:
                 faq = unanswered.create_draft_faq(exchange_ids=ids)

@@ -77,8 +77,8 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
         user = request.user
         username = data.pop("user", None)
         if username:
-            if not request.user.is_staff:
-                raise PermissionDenied("Only staff may ask for another shopper's recommendations.")
+            if not (request.user.is_staff and request.user.has_perm("shopai.view_userprofile")):
+                raise PermissionDenied("Only staff who may view shoppers' profiles may ask for their recommendations.")
             model = get_user_model()
             user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
             if user is None:

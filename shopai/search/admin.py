@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from shopai.backends import get_embedding_backend
 from shopai.core import counters as stats
+from shopai.core.permissions import can_change_products
 from shopai.models import ProductEmbedding
 from shopai.search import embeddings
 
@@ -49,7 +50,10 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
         )
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Re-embed the selected products now (in the background)")
+    def has_reembed_permission(self, request, obj=None):
+        return can_change_products(request.user)
+
+    @admin.action(description="Re-embed the selected products now (in the background)", permissions=["reembed"])
     def re_embed(self, request, queryset):
         pks = list(queryset.values_list("object_pk", flat=True))
         failed = embeddings.enqueue_product_embedding(product_pks=pks, force=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from shopai.conf import shopai_settings
+from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.studio import copy as copy_service
@@ -62,6 +64,8 @@ def _start(model_admin, request, pks, form):
 
 def generate_copy_action(model_admin, request, queryset):
     """Admin action of the host's product list: an intermediate form, then a background job."""
+    if not can_generate_copy(request.user):
+        raise PermissionDenied
     pks = [str(pk) for pk in queryset.values_list("pk", flat=True)]
     form = CopyForm(request.POST if "apply" in request.POST else None)
     if form.is_bound and form.is_valid():
@@ -82,8 +86,8 @@ def generate_copy_action(model_admin, request, queryset):
 def product_copy_view(model_admin, request, object_id):
     """The same form from one product's page in admin."""
     product = get_object_or_404(model_admin.get_queryset(request), pk=object_id)
-    if not model_admin.has_change_permission(request, product):
-        return redirect("admin:index")
+    if not (model_admin.has_change_permission(request, product) and can_generate_copy(request.user)):
+        raise PermissionDenied
     form = CopyForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         response = _start(model_admin, request, [str(product.pk)], form)
@@ -183,7 +187,9 @@ class GenerationJobAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "shopai_refresh": running}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Queue the selected jobs again (finished products are not redone)")
+    @admin.action(
+        description="Queue the selected jobs again (finished products are not redone)", permissions=["change"]
+    )
     def retry(self, request, queryset):
         for job in queryset:
             GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.QUEUED, error="")
@@ -290,19 +296,29 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, done_message % done, messages.SUCCESS)
 
-    @admin.action(description="Approve selected drafts")
+    def has_publish_permission(self, request, obj=None):
+        """Publishing writes the product: change on the drafts and on the shop's products."""
+        return self.has_change_permission(request, obj) and can_change_products(request.user)
+
+    def has_experiment_permission(self, request, obj=None):
+        return request.user.has_perm("shopai.add_experiment") and can_change_products(request.user)
+
+    @admin.action(description="Approve selected drafts", permissions=["change"])
     def approve(self, request, queryset):
         self._each(request, queryset, copy_service.approve, "%d draft(s) approved.")
 
-    @admin.action(description="Publish selected drafts to the product (flagged ones need an override reason)")
+    @admin.action(
+        description="Publish selected drafts to the product (flagged ones need an override reason)",
+        permissions=["publish"],
+    )
     def publish(self, request, queryset):
         self._each(request, queryset, copy_service.publish, "%d draft(s) published to the shop.")
 
-    @admin.action(description="Reject selected drafts")
+    @admin.action(description="Reject selected drafts", permissions=["change"])
     def reject(self, request, queryset):
         self._each(request, queryset, copy_service.reject, "%d draft(s) rejected.")
 
-    @admin.action(description="A/B test selected approved drafts against the live text")
+    @admin.action(description="A/B test selected approved drafts against the live text", permissions=["experiment"])
     def start_experiment(self, request, queryset):
         drafts = list(queryset)
         products = {(d.content_type_id, d.object_pk, d.field) for d in drafts}
@@ -377,7 +393,12 @@ class ExperimentAdmin(admin.ModelAdmin):
         )
         return format_html("<table><tr>{}</tr>{}</table>{}", mark_safe(head), body, note)
 
-    @admin.action(description="Promote the significant winner (stops the experiment, publishes its text)")
+    def has_publish_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj) and can_change_products(request.user)
+
+    @admin.action(
+        description="Promote the significant winner (stops the experiment, publishes its text)", permissions=["publish"]
+    )
     def promote_winner(self, request, queryset):
         for experiment in queryset:
             winner = experiments.results(experiment)["winner"]
@@ -387,7 +408,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             experiments.promote(experiment, winner)
             self.message_user(request, f"{experiment.key}: variant {winner.name} promoted.", messages.SUCCESS)
 
-    @admin.action(description="Stop selected experiments (the control is shown again)")
+    @admin.action(description="Stop selected experiments (the control is shown again)", permissions=["change"])
     def stop(self, request, queryset):
         count = queryset.update(status=Experiment.Status.STOPPED)
         self.message_user(request, f"{count} experiment(s) stopped.", messages.SUCCESS)
@@ -421,15 +442,18 @@ class SegmentAdmin(admin.ModelAdmin):
             request, "Writing campaigns in the background; they appear under Campaigns as drafts.", messages.SUCCESS
         )
 
-    @admin.action(description="Write an email campaign (English) for the selected segments")
+    def has_campaign_permission(self, request, obj=None):
+        return request.user.has_perm("shopai.add_campaign")
+
+    @admin.action(description="Write an email campaign (English) for the selected segments", permissions=["campaign"])
     def write_campaign(self, request, queryset):
         self._queue_campaigns(request, queryset, "en")
 
-    @admin.action(description="Write an email campaign (Chinese) for the selected segments")
+    @admin.action(description="Write an email campaign (Chinese) for the selected segments", permissions=["campaign"])
     def write_campaign_zh(self, request, queryset):
         self._queue_campaigns(request, queryset, "zh")
 
-    @admin.action(description="Recompute members of rule segments")
+    @admin.action(description="Recompute members of rule segments", permissions=["change"])
     def refresh_rule(self, request, queryset):
         for segment in queryset.exclude(rule={}):
             try:

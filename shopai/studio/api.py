@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +14,7 @@ from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
 )
+from shopai.core.permissions import can_generate_copy
 from shopai.models import Experiment, GenerationJob
 from shopai.studio.copy import CopyError, CopyRequest, start_job
 from shopai.studio.experiments import ExperimentError, assign, convert, visitor_id
@@ -26,6 +27,29 @@ from shopai.studio.serializers import (
     CopyRequestSerializer,
     ExperimentAssignmentSerializer,
 )
+
+
+class CanGenerateCopy(BasePermission):
+    """Staff who may add copy jobs and change the shop's products (a view-only account may not)."""
+
+    message = "Generating copy needs permission to add copy jobs and to change products."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff and can_generate_copy(request.user))
+
+
+class CanViewJobs(BasePermission):
+    message = "Seeing copy jobs needs permission to view them."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff and request.user.has_perm("shopai.view_generationjob"))
+
+
+class CanCheckCopy(BasePermission):
+    message = "Checking copy needs permission to view generated copy."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff and request.user.has_perm("shopai.view_generatedcopy"))
 
 
 def _product_or_404(product_id: str):
@@ -41,7 +65,7 @@ def _product_or_404(product_id: str):
 class ProductCopyView(ShopAIExceptionMixin, APIView):
     """Queue copy generation for one product; poll the job for the draft."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanGenerateCopy]
     parser_classes = [JSONParser]
 
     @extend_schema(request=CopyRequestSerializer, responses={202: CopyJobStartedSerializer, **errors(400, 403, 404)})
@@ -63,7 +87,7 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
 class JobView(ShopAIExceptionMixin, APIView):
     """Status, progress and drafts of a copy job."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewJobs]
 
     @extend_schema(responses={200: CopyJobSerializer, **errors(403, 404)})
     def get(self, request, job_id: int):
@@ -90,7 +114,7 @@ class JobView(ShopAIExceptionMixin, APIView):
 class CopyCheckView(ShopAIExceptionMixin, APIView):
     """Run the grounding guard on any text (generated or written by a person) for this product."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanCheckCopy]
     parser_classes = [JSONParser]
 
     @extend_schema(request=CopyCheckSerializer, responses={200: CopyCheckResultSerializer, **errors(400, 403, 404)})
