@@ -203,6 +203,9 @@ DEFAULTS: dict[str, Any] = {
     # Filters that allow at most this many products are ranked exactly (no index): faster
     # and exact there (bench/vector_search.py: 1 % of 100k products, 14 ms, recall 1.0).
     "EXACT_SEARCH_MAX_ROWS": 2000,
+    # Proxies in front of the site that append the client's address to X-Forwarded-For (a load
+    # balancer, nginx): 0 trusts no header and throttles by the connection's address.
+    "TRUSTED_PROXIES": 0,
     "THROTTLE_RATES": {
         "search": "120/minute",
         "ask": "30/minute",

@@ -5,13 +5,31 @@ from rest_framework.throttling import SimpleRateThrottle
 from shopai.conf import shopai_settings
 
 
+def client_address(request) -> str:
+    """The address a request came from, behind SHOPAI["TRUSTED_PROXIES"] proxies (default 0).
+
+    With no proxy the connection's address, never a header: X-Forwarded-For is whatever the client
+    wrote. Behind N proxies that each append the address they saw, the client is the N-th entry
+    from the right; entries further left were written by the client and are ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = int(shopai_settings.TRUSTED_PROXIES or 0)
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    return forwarded[-proxies] if len(forwarded) >= proxies else (forwarded[0] if forwarded else remote)
+
+
 class ShopAIThrottle(SimpleRateThrottle):
-    """Per user (or per IP for anonymous shoppers), rate from SHOPAI["THROTTLE_RATES"][scope]."""
+    """Per user (or per client address for anonymous shoppers), rate from SHOPAI["THROTTLE_RATES"][scope]."""
 
     scope = "search"
 
     def get_rate(self):
         return shopai_settings.THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_address(request)
 
     def get_cache_key(self, request, view):
         ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
@@ -36,3 +54,12 @@ class EventThrottle(ShopAIThrottle):
 
 class RecommendationThrottle(ShopAIThrottle):
     scope = "recommendations"
+
+
+def throttle_page(request, throttle_class: type[ShopAIThrottle]) -> float | None:
+    """For pages outside DRF: None if the request may go on, else the seconds to wait (the same
+    budget as the API's: a page and its API share one rate)."""
+    throttle = throttle_class()
+    if throttle.allow_request(request, None):
+        return None
+    return throttle.wait() or 1.0

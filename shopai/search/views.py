@@ -3,12 +3,22 @@
 from django.shortcuts import render
 
 from shopai.api.exceptions import first_error_message
+from shopai.api.throttling import SearchThrottle, throttle_page
 from shopai.search.hybrid import search_products
 from shopai.search.serializers import SearchQuerySerializer
 
 
 def search(request):
-    """Search results page; the host restyles it by overriding ``shopai/search.html``."""
+    """Search results page; the host restyles it by overriding ``shopai/search.html``.
+
+    Throttled like the search API (the same rate and identity), so the page is no way around it.
+    """
+    wait = throttle_page(request, SearchThrottle)
+    if wait is not None:
+        context = {"query": "", "hits": [], "error": f"Too many searches; try again in {wait:.0f} seconds."}
+        response = render(request, "shopai/search.html", context, status=429)
+        response["Retry-After"] = str(int(wait + 0.999))
+        return response
     query = request.GET.get("q", "")
     hits, error = [], None
     if "q" in request.GET:
