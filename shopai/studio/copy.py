@@ -2,27 +2,32 @@
 
 The product's data reaches the model only inside a fenced block that the instructions call
 data; whatever it says ("ignore previous instructions…") is text to describe, not to obey.
-Every draft is checked by the grounding guard before anyone sees it.
+Data too long for the model's context is shortened to fit (the draft notes it). Every draft is
+checked by the grounding guard, against the full data, before anyone sees it. In a job, a
+product that cannot be drafted is reported on its own and the others still get drafts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_backend
+from shopai.backends.generation import GenerationRejected
 from shopai.conf import shopai_settings
-from shopai.core.tasks import QueueUnavailable, queue_task
+from shopai.core.tasks import TRANSIENT, QueueUnavailable, queue_task
 from shopai.models import GeneratedCopy, GenerationJob
-from shopai.studio.grounding import check_text
+from shopai.studio.grounding import check_text, without_fence_lookalikes
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +111,8 @@ def build_messages(facts: str, request: CopyRequest) -> list[dict[str, str]]:
     """The chat messages for one draft. The product's data is fenced and declared to be data."""
     words = int(shopai_settings.COPY["LENGTHS"][request.length])
     fence = "<<<PRODUCT DATA>>>"
-    facts = facts.replace(fence, "")  # the data cannot close its own fence
+    # The data cannot close or reopen its own fence, in any case, spacing or look-alike characters.
+    facts = without_fence_lookalikes(facts, fence)
     if request.language == "zh":
         system = (
             "你是网店的文案。只使用商品资料中写明的事实，不要编造材质、尺寸、数字、认证、保修或品牌。"
@@ -214,19 +220,30 @@ def generate_draft(product, request: CopyRequest, *, job: GenerationJob | None =
     adapter = get_product_adapter()
     facts = adapter.get_facts(product)
     backend = generation_backend()
+    max_tokens = backend.token_budget(_max_tokens(request))
+    prompt_facts = fit_facts(facts, request, backend=backend, max_tokens=max_tokens)
     result = backend.generate(
-        build_messages(facts, request),
-        max_tokens=_max_tokens(request),
+        build_messages(prompt_facts, request),
+        max_tokens=max_tokens,
         temperature=float(shopai_settings.COPY["TEMPERATURE"]),
     )
     text = drop_echoed_facts(tidy(result.text, request), facts)
     if result.finish_reason == "length":  # the token budget ran out mid-sentence
         text = drop_unfinished(text, request)
+    # Checked against the full data, as recheck() does after staff edit: a claim the unseen part
+    # supports is still true of the product, and flags must not change when staff re-check.
     flags = guard_flags(text, facts, language=request.language)
     if not text:
         flags.append({"phrase": "", "reason": "The model returned no text."})
     missing = [word for word in request.keywords if word.casefold() not in text.casefold()]
     parameters = {**request.as_dict(), "missing_keywords": missing}
+    if prompt_facts != facts:
+        parameters["facts_shortened"] = {
+            "kept_chars": len(prompt_facts),
+            "total_chars": len(facts),
+            "context_tokens": context_tokens(backend),
+            "note": "The product data was too long for the model's context; the model saw a shortened copy.",
+        }
     return GeneratedCopy.objects.create(
         content_type=ContentType.objects.get_for_model(adapter.model, for_concrete_model=False),
         object_pk=str(product.pk),
@@ -247,6 +264,105 @@ def _max_tokens(request: CopyRequest) -> int:
     words = int(shopai_settings.COPY["LENGTHS"][request.length])
     per_field = {"title": 32, "meta_description": 80, "highlights": words * 2}
     return int(per_field.get(request.field, words * 2))
+
+
+# --- Fitting the product data into the model's context ---------------------------------
+
+# A backend that does not state its context (an OpenAI-compatible server) is assumed to have
+# llama.cpp's default: Ollama and small vLLM deployments serve 2048, and a server that silently
+# drops the start of a long prompt would drop the instructions. Set CONFIG "context_tokens" on
+# the backend to allow more.
+DEFAULT_CONTEXT_TOKENS = 2048
+CONTEXT_RESERVE = 0.1  # of the context: the chat template, and the estimate's error
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+MIN_FACT_TOKENS = 32
+
+
+def context_tokens(backend) -> int:
+    """The model's context in tokens: the backend's ``context_tokens`` or ``n_ctx`` (attribute or CONFIG)."""
+    for name in ("context_tokens", "n_ctx"):
+        value = getattr(backend, name, None) or backend.config.get(name)
+        if value:
+            return int(value)
+    return DEFAULT_CONTEXT_TOKENS
+
+
+def estimate_tokens(text: str) -> int:
+    """A token count on the high side, for backends that cannot count.
+
+    Calibrated on SmolLM2's tokenizer (English-centred, like most small models): about 3 letters
+    per token, a token per digit or punctuation mark, two per other character (CJK, accents, emoji).
+    """
+    letters = marks = other = 0
+    for char in text:
+        if not char.isascii():
+            other += 1
+        elif char.isalpha():
+            letters += 1
+        elif not char.isspace():
+            marks += 1  # digits and punctuation: mostly a token each
+    return math.ceil(letters / 3 + marks + other * 2)
+
+
+def count_tokens(backend, text: str) -> int:
+    """``text``'s tokens by the backend's own ``count_tokens`` when it has one, else estimated."""
+    counter = getattr(backend, "count_tokens", None)
+    return int(counter(text)) if callable(counter) else estimate_tokens(text)
+
+
+def fit_facts(facts: str, request: CopyRequest, *, backend, max_tokens: int) -> str:
+    """The product data, shortened if needed so that the prompt and ``max_tokens`` fit the context.
+
+    The longest lines (a long description) are cut first, so short "key: value" facts survive.
+    """
+    context = context_tokens(backend)
+    instructions = sum(
+        count_tokens(backend, message["content"]) + TEMPLATE_TOKENS_PER_MESSAGE
+        for message in build_messages("", request)
+    )
+    budget = context - math.ceil(context * CONTEXT_RESERVE) - instructions - max_tokens
+    used = count_tokens(backend, facts)
+    if used <= budget:
+        return facts
+    if budget < MIN_FACT_TOKENS:
+        raise CopyError(
+            f"The model's context ({context} tokens) leaves no room for the product data after the instructions "
+            f"and {max_tokens} tokens of copy; raise the backend's n_ctx (or context_tokens) or lower max_tokens."
+        )
+    chars = len(facts) * budget // used
+    for _ in range(8):
+        shortened = shorten_lines(facts, chars)
+        used = count_tokens(backend, shortened)
+        if used <= budget:
+            return shortened
+        chars = int(chars * budget / used * 0.95)
+    raise CopyError(f"The product data could not be shortened to fit the model's context ({context} tokens).")
+
+
+def shorten_lines(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: every line longer than a common cap is cut at a word."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+
+    def length(cap: int) -> int:
+        return sum(min(len(line), cap) for line in lines) + len(lines) - 1
+
+    low, high = 0, max(len(line) for line in lines)
+    while low < high:  # the largest cap that fits
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if length(middle) <= limit else (low, middle - 1)
+    return "\n".join(line for line in (_clip(line, low) for line in lines) if line)
+
+
+def _clip(line: str, cap: int) -> str:
+    if len(line) <= cap:
+        return line
+    if cap < 2:
+        return ""
+    head = line[: cap - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > cap // 2 else head).rstrip() + "…"
 
 
 def start_job(*, product_pks: list, request: CopyRequest, user=None) -> GenerationJob:
@@ -276,31 +392,74 @@ def start_job(*, product_pks: list, request: CopyRequest, user=None) -> Generati
     return job
 
 
+class ProductMissing(LookupError):
+    """A product of the job no longer exists (or the shop's queryset no longer offers it)."""
+
+
+MAX_REPORTED_FAILURES = 50
+
+
 def run_job(job_id: int) -> GenerationJob:
-    """Generate the job's drafts product by product, saving progress after each (idempotent per product)."""
+    """Draft the job's products one by one, saving progress after each.
+
+    A product that cannot be drafted (the model rejects it, it vanished, any non-transient error)
+    is counted in ``failed`` and named with its reason in ``error``; the others still get drafts.
+    Products that already have a draft from this job are not redone, so running the job again
+    (a task retry, the admin's retry) only tries the rest. Transient failures (database, model
+    server down or slow) and configuration errors propagate: the task retries or fails the job.
+    """
     job = GenerationJob.objects.get(pk=job_id)
     request = CopyRequest.from_dict(job.parameters)
     adapter = get_product_adapter()
     products = {str(p.pk): p for p in adapter.get_queryset().filter(pk__in=job.product_pks)}
-    already = set(job.drafts.values_list("object_pk", flat=True))
-    GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.RUNNING, error="")
+    drafted = set(job.drafts.values_list("object_pk", flat=True)) & set(job.product_pks)
+    skipped = 0
+    failures: list[tuple[str, str]] = []
+
+    def save(**fields) -> None:
+        # Counters are recomputed, not incremented: a rerun counts each product once.
+        GenerationJob.objects.filter(pk=job.pk).update(
+            done=len(drafted), skipped=skipped, failed=len(failures), error=_failure_report(failures), **fields
+        )
+
+    save(status=GenerationJob.Status.RUNNING, finished_at=None)
     for pk in job.product_pks:
-        if pk in already:
-            continue  # a retried task does not generate the same draft twice
-        product = products.get(pk)
+        if pk in drafted:
+            continue
         try:
-            draft = generate_draft(product, request, job=job) if product is not None else None
-        except Exception as exc:
-            logger.exception("Copy for product %s failed", pk)
-            GenerationJob.objects.filter(pk=job.pk).update(error=str(exc)[:500])
+            product = products.get(pk)
+            if product is None:
+                raise ProductMissing("The product no longer exists.")
+            draft = generate_draft(product, request, job=job)
+        except (*TRANSIENT, ImproperlyConfigured) as exc:
+            logger.warning("Copy for product %s of job %s stopped the job: %s", pk, job.pk, exc)
+            GenerationJob.objects.filter(pk=job.pk).update(
+                error=_failure_report([*failures, (pk, f"{exc} (the job stopped here)")])
+            )
             raise
-        counter = "done" if draft is not None else "skipped"
-        job.refresh_from_db()
-        setattr(job, counter, getattr(job, counter) + 1)
-        job.save(update_fields=[counter])
-    GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.DONE, finished_at=timezone.now())
+        except Exception as exc:
+            expected = isinstance(exc, GenerationRejected | CopyError | ProductMissing)
+            logger.warning("Copy for product %s of job %s failed: %s", pk, job.pk, exc, exc_info=not expected)
+            failures.append((pk, str(exc) or type(exc).__name__))
+        else:
+            if draft is None:
+                skipped += 1
+            else:
+                drafted.add(pk)
+        save()
+    # Failed only when nothing came of it: every product it tried failed and none had a draft.
+    status = GenerationJob.Status.FAILED if failures and not drafted and not skipped else GenerationJob.Status.DONE
+    save(status=status, finished_at=timezone.now())
     job.refresh_from_db()
     return job
+
+
+def _failure_report(failures: list[tuple[str, str]]) -> str:
+    """One line per failed product, for the job's ``error``."""
+    lines = [f"Product {pk}: {' '.join(reason.split())[:300]}" for pk, reason in failures[:MAX_REPORTED_FAILURES]]
+    if len(failures) > MAX_REPORTED_FAILURES:
+        lines.append(f"… and {len(failures) - MAX_REPORTED_FAILURES} more (see the worker's log).")
+    return "\n".join(lines)
 
 
 # --- Review ---------------------------------------------------------------------------

@@ -2,37 +2,66 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
-from shopai.core.tasks import TRANSIENT
+from celery import shared_task
+from django.db import DatabaseError
+
+from shopai.core.tasks import TRANSIENT, ShopAITask
 from shopai.models import GenerationJob, Segment
 from shopai.studio.copy import run_job
 from shopai.studio.segments import write_campaign
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(
+    base=ShopAITask,
     bind=True,
     name="shopai.tasks.generate_copy",
+    # A whole job (up to COPY["MAX_PRODUCTS_PER_JOB"] products) in one task, below the broker's
+    # default visibility timeout (3600 s); a job cut off here carries on in the next run.
+    time_limit=3000,
     autoretry_for=TRANSIENT,
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=3,
 )
 def generate_copy_task(self, job_id: int) -> dict:
-    """Drafts for a copy job (generation queue); a retry continues where the last try stopped."""
+    """Drafts for a copy job (generation queue); a retry continues where the last try stopped.
+
+    A product that fails is reported on the job by ``run_job``; what reaches here stops the whole
+    job: transient failures are retried, and the job is marked failed once the retries are spent.
+    """
     try:
         job = run_job(job_id)
-    except TRANSIENT:
+    except TRANSIENT as exc:
+        if self.request.retries >= self.max_retries:  # the last try: autoretry re-raises, no more runs
+            _fail(job_id, f"Gave up after {self.request.retries + 1} tries: {exc}"[:500])
         raise
     except Exception as exc:
-        GenerationJob.objects.filter(pk=job_id).update(status=GenerationJob.Status.FAILED, error=str(exc)[:500])
+        _fail(job_id, str(exc)[:500])
         raise
-    return {"job": job.pk, "done": job.done, "skipped": job.skipped}
+    return {"job": job.pk, "status": job.status, "done": job.done, "skipped": job.skipped, "failed": job.failed}
+
+
+def _fail(job_id: int, reason: str) -> None:
+    """Mark the job failed, keeping the reasons ``run_job`` recorded (which products failed, where it stopped)."""
+    try:
+        job = GenerationJob.objects.filter(pk=job_id).first()
+        if job is None:
+            return
+        error = job.error if reason in job.error else "\n".join(filter(None, [job.error, reason]))
+        GenerationJob.objects.filter(pk=job_id).update(status=GenerationJob.Status.FAILED, error=error)
+    except DatabaseError as exc:  # the database is what failed: the task's own error says enough
+        logger.warning("Could not mark copy job %s failed: %s", job_id, exc)
 
 
 @shared_task(
+    base=ShopAITask,
     bind=True,
     name="shopai.tasks.write_campaign",
+    time_limit=600,
     autoretry_for=TRANSIENT,
     retry_backoff=5,
     max_retries=3,

@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any
 
-from shopai.backends.generation.base import GenerationBackend, TransientError, cut_at_stop
+from shopai.backends.generation.base import GenerationBackend, GenerationRejected, TransientError, cut_at_stop
 
 _FACT = re.compile(r"^\s*(?:[-*•]\s*)?([^\W\d_][\w /]{0,40}?)\s*[:：]\s*(.+?)\s*$")
 
@@ -26,12 +26,17 @@ class FakeGenerationBackend(GenerationBackend):
     whitespace-separated word counts as one "token"; the text is cut to the token budget
     and at stop strings. ``calls`` counts generate attempts and ``requests`` keeps each
     request's messages and options. CONFIG ``fail_first`` (0): the first N attempts raise
-    TransientError, to test retries.
+    TransientError, to test retries. ``context_tokens`` (none): a prompt whose tokens plus the
+    token budget exceed it is rejected (GenerationRejected), as llama.cpp rejects one longer than
+    n_ctx. ``reject_containing`` (none): a prompt containing this text is rejected, as a server
+    refuses a request (HTTP 400).
     """
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         self.fail_first = self._number("fail_first", 0, int, minimum=0)
+        self.context_tokens = self._number("context_tokens", 0, int, minimum=0) or None
+        self.reject_containing = str(config.get("reject_containing") or "")
         if "retry_backoff" not in config:
             self.retry_backoff = 0.0
         self.calls = 0
@@ -41,6 +46,10 @@ class FakeGenerationBackend(GenerationBackend):
     @property
     def name(self) -> str:
         return str(self.config.get("name", "fake-generation"))
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` is to this backend: its whitespace-separated words."""
+        return len(_WORD.findall(text))
 
     def compose(self, messages: list[dict[str, str]]) -> str:
         """The full text this backend writes for ``messages``, before the token budget."""
@@ -65,10 +74,19 @@ class FakeGenerationBackend(GenerationBackend):
             )
         if attempt <= self.fail_first:
             raise TransientError(f"fake failure {attempt} of {self.fail_first}")
+        prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
+        if self.context_tokens and prompt_tokens + max_tokens > self.context_tokens:
+            raise GenerationRejected(
+                f"Requested tokens ({prompt_tokens} + {max_tokens}) exceed context window of {self.context_tokens}",
+                status=400,
+            )
+        if self.reject_containing and any(self.reject_containing in m["content"] for m in messages):
+            raise GenerationRejected(
+                f"The request was refused (400): it contains {self.reject_containing!r}", status=400
+            )
         words = _WORD.findall(self.compose(messages))
         finish = "length" if len(words) > max_tokens else "stop"
         text, stopped = cut_at_stop(" ".join(words[:max_tokens]), stop)
         if stopped:
             finish = "stop"
-        prompt_tokens = sum(len(_WORD.findall(m["content"])) for m in messages)
         return text.strip(), prompt_tokens, len(_WORD.findall(text)), finish, self.name

@@ -4,13 +4,16 @@
 bullet highlights; English or Chinese) and the product's facts (``ProductAdapter.get_facts``:
 name, category, description and ``key: value`` lines) and returns the phrases of the draft
 that state something the facts do not: numbers and units, prices, sizes, materials, colours,
-claims and certifications, health claims, promised outcomes and superlatives, places of origin
-and brand or product-line names. Each flag quotes the phrase exactly as the draft writes it,
-with a reason a shop owner can act on.
+claims and certifications, health claims, promised outcomes and superlatives, places of origin,
+brand or product-line names, and links, e-mail addresses, phone numbers and markup (copy is
+plain text; a link the data does not give sends customers somewhere nobody checked). Each flag
+quotes the phrase exactly as the draft writes it, with a reason a shop owner can act on.
 
 Rules, not a model: pure Python, deterministic, a few milliseconds per draft. The product's
 text is only ever searched, never followed: a sentence in it that talks to a model ("ignore
-previous instructions…") supports nothing, and the same words in a draft are flagged.
+previous instructions…") supports nothing, and the same words in a draft are flagged. Before it
+reaches a model it is fenced as data, and ``without_fence_lookalikes`` takes out whatever in it
+reads as the fence (any case, spacing, full-width or look-alike brackets, zero-width characters).
 
 What it cannot see: a fact that is present in the source but attached to another part of the
 product ("three-year warranty" on the motor when the source gives three years for the heating
@@ -19,6 +22,7 @@ that use only ordinary words.
 """
 
 from shopai.studio.grounding.api import Flag, GroundingResult
+from shopai.studio.grounding.fences import without_fence_lookalikes
 from shopai.studio.grounding.guard import check_product_text, check_text
 
-__all__ = ["Flag", "GroundingResult", "check_product_text", "check_text"]
+__all__ = ["Flag", "GroundingResult", "check_product_text", "check_text", "without_fence_lookalikes"]

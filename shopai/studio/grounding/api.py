@@ -11,7 +11,9 @@ class Flag:
 
     phrase: str
     reason: str
-    kind: str = "fact"  # number, price, size, material, colour, claim, health, promise, origin, name, instruction
+    # number, price, size, material, colour, claim, health, promise, origin, name, instruction,
+    # link, email, phone, markup
+    kind: str = "fact"
     start: int = -1  # offsets of ``phrase`` in the draft
     end: int = -1
 

@@ -26,6 +26,7 @@ from shopai.studio.grounding.lexicons import (
     singular_forms,
     title_like,
 )
+from shopai.studio.grounding.links import flag_links
 from shopai.studio.grounding.quantities import (
     CJK,
     CN_DIGITS,
@@ -86,7 +87,11 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
             "instruction",
         )
 
-    # 2. Prices.
+    # 2. Links, e-mail addresses, phone numbers and markup the product's data does not give; the
+    # ones it gives are consumed, so that their digits and words are not read as numbers or names.
+    flag_links(text, facts, consumed, flag)
+
+    # 3. Prices.
     for match in CURRENCY.finditer(text):
         value = digits_value(match.group("before") or match.group("after"))
         if any(abs(value - known) < 0.005 for known in facts.price_values):
@@ -104,7 +109,7 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
                 match.start(), match.end(), "the product data gives no price, so '{phrase}' cannot be checked", "price"
             )
 
-    # 3. Sizes (before numbers and codes: "XS-XXL", "3XL").
+    # 4. Sizes (before numbers and codes: "XS-XXL", "3XL").
     for match in list(SIZE_RANGE.finditer(text)) + list(SIZE_LIST.finditer(text)) + list(SIZE_SINGLE.finditer(text)):
         if overlaps(consumed, match.start(), match.end()):
             continue
@@ -122,7 +127,7 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
         else:
             consumed.append((match.start(), match.end()))
 
-    # 4. Ratios (90/10 down, 1:16 scale) and codes (IPX7, VG-10, B12).
+    # 5. Ratios (90/10 down, 1:16 scale) and codes (IPX7, VG-10, B12).
     for match in RATIO.finditer(text):
         if overlaps(consumed, match.start(), match.end()):
             continue
@@ -148,7 +153,7 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
         else:
             flag(match.start(), match.end(), "'{phrase}' is not in the product's data", "number")
 
-    # 5. Numbers, with or without units.
+    # 6. Numbers, with or without units.
     for quantity in quantities_in(text, consumed, source=False):
         unsupported = []
         for value, base in zip(quantity.values, quantity.base, strict=True):
@@ -178,7 +183,7 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
                 reason = f"the product data never gives the number {missing} ('{{phrase}}')"
         flag(quantity.start, quantity.end, reason, "number")
 
-    # 6. Lexicon terms: materials, colours, claims, health, promises, origins, brands. A supported
+    # 7. Lexicon terms: materials, colours, claims, health, promises, origins, brands. A supported
     # term does not hide an overlapping, more specific one ("羽绒" is supported, "白鹅绒" is not).
     known: list[tuple[int, int]] = []
     for term in active_terms():
@@ -215,10 +220,10 @@ def check_text(draft: str, source: str, *, language: str | None = None) -> Groun
             flag(start, end, reason, term.kind)
     consumed.extend(known)
 
-    # 7. Ingredients a Chinese draft says are added or contained (添加鸡蛋, 含夏威夷果).
+    # 8. Ingredients a Chinese draft says are added or contained (添加鸡蛋, 含夏威夷果).
     _flag_ingredients(text, facts, consumed, flag)
 
-    # 8. Names: capitalised words in English sentences, Latin words in Chinese text.
+    # 9. Names: capitalised words in English sentences, Latin words in Chinese text.
     _flag_names(text, facts, language, consumed, flag)
 
     flags.sort(key=lambda f: f.start)

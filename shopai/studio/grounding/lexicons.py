@@ -116,7 +116,7 @@ def _term(
 _LEXICONS = Path(__file__).resolve().parent / "data"
 
 
-def _lexicon(name: str) -> dict:
+def load_lexicon(name: str) -> dict:
     with (_LEXICONS / f"{name}.toml").open("rb") as handle:
         return tomllib.load(handle)
 
@@ -134,9 +134,9 @@ def _terms_from_data() -> list[_Term]:
             weaker=entry.get("weaker"),
             same_words=entry.get("same_words", False),
         )
-        for entry in _lexicon("terms")["term"]
+        for entry in load_lexicon("terms")["term"]
     ]
-    for entry in _lexicon("materials")["material"]:
+    for entry in load_lexicon("materials")["material"]:
         terms.append(
             _term(
                 "material",
@@ -148,7 +148,7 @@ def _terms_from_data() -> list[_Term]:
             )
         )
     terms.append(_term("colour", "colour", en=(_COLOURS_EN,), zh=(COLOURS_ZH,), same_words=True))
-    for group in _lexicon("origins")["origins"]:
+    for group in load_lexicon("origins")["origins"]:
         latin = tuple(word.replace(" ", r"\s+") for word in group if word.isascii())
         chinese = tuple(word for word in group if not word.isascii())
         terms.append(_term("origin", group[0], en=latin, zh=chinese))
@@ -156,11 +156,11 @@ def _terms_from_data() -> list[_Term]:
     return terms
 
 
-_COLOURS = _lexicon("colours")
+_COLOURS = load_lexicon("colours")
 _COLOURS_EN = "|".join(_COLOURS["en"])
 COLOURS_ZH = "|".join(_COLOURS["zh"])
 BASIC_ZH_COLOUR = _COLOURS["basic_zh"]
-_BRAND_WORDS = _lexicon("brands")
+_BRAND_WORDS = load_lexicon("brands")
 _BRANDS_EN = "|".join(_BRAND_WORDS["en"])
 _BRANDS_ZH = "|".join(_BRAND_WORDS["zh"])
 _TERMS: list[_Term] = _terms_from_data()

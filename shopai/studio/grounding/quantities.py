@@ -7,8 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 
 # --------------------------------------------------------------------------------------------
-# Text normalisation: NFKC (full-width digits and letters, ㎜, ℃, ²), one kind of dash, with a
-# map back to the draft's own offsets so that flags quote the draft exactly.
+# Text normalisation: NFKC (full-width digits and letters, ㎜, ℃, ²), one kind of dash, no
+# zero-width characters, with a map back to the draft's own offsets so that flags quote the
+# draft exactly.
 
 _CHAR_MAP = {
     "–": "-",
@@ -24,6 +25,13 @@ _CHAR_MAP = {
     "”": '"',
     "\u00a0": " ",
     "\u3000": " ",
+    # Invisible characters are dropped, so "ev\u200bil.example" is read as the link it shows.
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
+    "\u00ad": "",
 }
 
 
