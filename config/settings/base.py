@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc files, served as static files
     "shopai",
     "store",
 ]
@@ -154,6 +155,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Search, recommendations and customer service for the demo shop.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and ReDoc from the installed drf-spectacular-sidecar, a pinned
+    # version served with our static files, not from a CDN at @latest.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- shopai --------------------------------------------------------------------

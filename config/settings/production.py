@@ -1,4 +1,4 @@
-"""Production settings: secrets and hosts must come from the environment."""
+"""Production settings: secrets and hosts must come from the environment, HTTPS is on by default."""
 
 import os
 
@@ -12,6 +12,27 @@ for _name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
 from .base import *  # noqa: E402, F403
 
 DEBUG = False
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)  # noqa: F405
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", "/app/staticfiles")
+
+# --- HTTPS ---------------------------------------------------------------------------
+# DJANGO_HTTPS=false is only for trying the stack over plain http: it turns off the redirect,
+# HSTS and secure cookies, nothing else. DJANGO_SECURE_COOKIES is its former name.
+HTTPS = env_bool("DJANGO_HTTPS", env_bool("DJANGO_SECURE_COOKIES", True))  # noqa: F405
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# A reverse proxy terminates TLS, so Django sees http unless it trusts the proxy's
+# X-Forwarded-Proto. Trust it only when the proxy sets (overwrites) that header: a client
+# reaching gunicorn directly could otherwise claim https.
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):  # noqa: F405
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS starts at one hour, so that a broken certificate locks browsers out for an hour, not a
+# year; raise DJANGO_HSTS_SECONDS to 31536000 once every page works over HTTPS. The preload
+# directive commits nothing by itself: browsers' preload list needs a year's max-age and a
+# submission at hstspreload.org, which is hard to undo (docs/operations.md).
+try:
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS") or 3600) if HTTPS else 0
+except ValueError:
+    raise ImproperlyConfigured("DJANGO_HSTS_SECONDS must be a whole number of seconds.") from None
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)  # noqa: F405
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)  # noqa: F405
