@@ -6,12 +6,13 @@ in ``list_display``.
 """
 
 from shopai.assistant import admin as assistant_admin  # noqa: F401  (registers FAQs, conversations)
+from shopai.core.admin_actions import erase_shopai_data  # for the host's user admin: actions = [erase_shopai_data]
 from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.recommendations import admin as recommendations_admin  # noqa: F401  (registers tuned settings)
 from shopai.search.admin import SearchProductAdminMixin
 from shopai.studio.admin import StudioProductAdminMixin
 
-__all__ = ["ShopAIProductAdminMixin"]
+__all__ = ["ShopAIProductAdminMixin", "erase_shopai_data"]
 
 
 class ShopAIProductAdminMixin(StudioProductAdminMixin, SearchProductAdminMixin):

@@ -1,5 +1,6 @@
 """Signal receivers: they only schedule work, after the transaction commits."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import setting_changed
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
@@ -10,6 +11,7 @@ from shopai.adapters import get_product_adapter, get_product_model, is_product_m
 from shopai.assistant import faqs, intents
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
+from shopai.core.erasure import erase_shopper
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import FAQ, RecommenderSettings
 from shopai.recommendations import events
@@ -184,3 +186,11 @@ def experiments_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
 @receiver(signals.purchases_recorded, dispatch_uid="shopai_experiments_purchases")
 def experiments_count_purchases(sender, *, user_id, product_pks, **kwargs):
     experiments.convert_purchase(visitor=f"user:{user_id}", product_pks=product_pks)
+
+
+@receiver(pre_delete, dispatch_uid="shopai_user_deleted")
+def user_deleted(sender, instance, **kwargs):
+    # A deleted account takes shopai's data about the shopper with it (exchanges would otherwise
+    # only lose their link to the user, keeping what the shopper wrote).
+    if sender is get_user_model():
+        erase_shopper(user=instance)

@@ -1,7 +1,7 @@
 """shopai's own signals: how one feature reacts to another without importing it.
 
 Sent by the recommendations feature (which records what shoppers do); the studio's A/B tests
-listen (connected in ``shopai/receivers.py``).
+listen (connected in ``shopai/receivers.py``). ``shopper_erased`` is for the host.
 """
 
 from django.dispatch import Signal
@@ -10,3 +10,8 @@ from django.dispatch import Signal
 visitor_merged = Signal()
 # Orders were recorded as purchases: ``user_id`` bought ``product_pks`` (new ones only).
 purchases_recorded = Signal()
+# shopai erased what it holds about ``user`` (``shopai.core.erasure.erase_shopper``), inside the same
+# transaction: a host's receiver erases its own data (orders, logs) there, and fails the erasure if
+# it raises. ``visitor_keys`` are the anonymous-visitor keys erased with them. A receiver may return
+# {what: count} ({"orders": 3}); it is added to what the erasure reports.
+shopper_erased = Signal()

@@ -1,8 +1,10 @@
 """Admin of the demo shop; the product admin gets shopai through one mixin."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from shopai.admin import ShopAIProductAdminMixin
+from shopai.admin import ShopAIProductAdminMixin, erase_shopai_data
 from store.models import Category, Order, OrderItem, Product, ProductView
 
 
@@ -41,3 +43,12 @@ class OrderAdmin(admin.ModelAdmin):
 class ProductViewAdmin(admin.ModelAdmin):
     list_display = ("user", "product", "viewed_at")
     list_select_related = ("user", "product")
+
+
+# The shop's user admin offers shopai's erasure next to Django's own actions.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class ShopUserAdmin(UserAdmin):
+    actions = ["delete_selected", erase_shopai_data]

@@ -26,7 +26,7 @@ from shopai.backends import get_backend
 from shopai.backends.sentiment import Sentiment
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
-from shopai.core.redaction import redact
+from shopai.core.redaction import personal_data_spans, redact
 from shopai.models import Exchange
 
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
@@ -177,6 +177,10 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     """Answer a shopper's question from the shop's own texts, or hand over to a human."""
     config = shopai_settings.ASSISTANT
     text = normalise(question)
+    # The order number is read from the shopper's words first; everything after (the embedding,
+    # intent, sentiment, retrieval, the log) sees only the redacted message.
+    order_number = mentioned_order(text)
+    text = redact(text)
     language = detect_language(text)
     say = PHRASES[language]
     backend = assistant_backend()
@@ -205,7 +209,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     features = retrieval_features(hits, out_of_scope=oos)
     faq_confidence = confidence_from(features, language=language)
     faq_answers = bool(hits) and faq_confidence >= confidence_threshold(language)
-    names_an_order = bool(ORDER_NUMBER.search(text) or LONE_NUMBER.search(text))
+    names_an_order = order_number is not None
     sure = result.intent_confidence
     routed = intent in ROUTES and (
         sure >= float(config["ROUTE_CONFIDENCE"])
@@ -223,7 +227,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
         result.confidence = result.intent_confidence
         body.append(say["asked_human"])
     elif routed and intent == "order_status":
-        body += _order_status(result, text, user, say)
+        body += _order_status(result, order_number, user, say)
     elif found is not None:
         product, sentence, confidence = found
         result.confidence = confidence
@@ -267,15 +271,26 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     return result
 
 
-def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) -> list[str]:
+def mentioned_order(text: str) -> str | None:
+    """The order number in the shopper's message ("order 1234", "订单 100001", a lone "1234"), or None.
+
+    Read before the message is redacted; a number that is part of a card or phone number is none."""
+    personal = personal_data_spans(text)
+    for pattern in (ORDER_NUMBER, LONE_NUMBER):
+        for match in pattern.finditer(text):
+            start, end = match.span(1)
+            if not any(start < until and since < end for since, until, _ in personal):
+                return match.group(1)
+    return None
+
+
+def _order_status(result: AssistantReply, number: str | None, user, say: dict[str, str]) -> list[str]:
     result.confidence = result.intent_confidence
     if user is None or not user.is_authenticated:
         add_link(result, "sign in", "login")
         return [say["sign_in"]]
     adapter = get_order_adapter()
-    match = ORDER_NUMBER.search(text) or LONE_NUMBER.search(text)
-    if match:
-        number = match.group(1)
+    if number is not None:
         order = adapter.find_order(user=user, number=number)
         if order is None:
             lines = [say["order_unknown"].format(number=number)]
@@ -292,7 +307,7 @@ def _order_status(result: AssistantReply, text: str, user, say: dict[str, str]) 
     recent = adapter.recent_orders(user=user)
     if recent:
         listing = "; ".join(f"{order.number} ({order.status})" for order in recent)
-        lines += [say["recent"].format(orders=listing)] + ([] if match else [say["ask_number"]])
+        lines += [say["recent"].format(orders=listing)] + ([] if number is not None else [say["ask_number"]])
     else:
         lines.append(say["no_orders"])
     add_link(result, "orders")

@@ -12,9 +12,11 @@ from django.utils import timezone
 from shopai import signals
 from shopai.adapters import get_order_adapter, get_product_adapter, resolve_path
 from shopai.conf import shopai_settings
+from shopai.core.erasure import erase_shopper
 from shopai.core.on_commit import CommitBatch
+from shopai.core.redaction import redact
 from shopai.core.tasks import QueueUnavailable, queue_task
-from shopai.models import Event, UserProfile
+from shopai.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ def record_event(*, kind: str, user=None, session_key: str = "", product_pk=None
         session_key="" if signed_in else (session_key or ""),
         kind=kind,
         object_pk="" if product_pk is None else str(product_pk),
-        query=query[:300],
+        query=redact(query)[:300],  # a shopper may search for their own phone number or e-mail
         created_at=when or timezone.now(),
     )
     if signed_in:
@@ -68,11 +70,11 @@ def merge_session_events(*, session_key: str, user) -> int:
 
 
 def erase_shopper_data(*, user) -> int:
-    """ "Erase my data": every event and the interest profile of this shopper."""
-    deleted, _ = Event.objects.filter(user=user).delete()
-    UserProfile.objects.filter(user=user).delete()
+    """ "Erase my data": everything shopai holds about this shopper, not only their events and
+    profile (``shopai.core.erasure.erase_shopper``); returns how many events went."""
+    removed = erase_shopper(user=user)
     cache.delete(f"shopai:profile-pending:{user.pk}")
-    return deleted
+    return removed["events"]
 
 
 # --- Orders count as purchases ------------------------------------------------------

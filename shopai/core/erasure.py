@@ -1,0 +1,74 @@
+"""Erasing a shopper: everything shopai holds about them, in every table, then ``shopper_erased`` for the host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import models, transaction
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from shopai.core.visitors import VISITOR_KEY
+from shopai.models import Event, Exchange, Exposure, GeneratedCopy, GenerationJob, Segment, UserProfile
+from shopai.signals import shopper_erased
+
+
+def signed_in_visitor_keys(user_pks: Iterable) -> dict[str, set[str]]:
+    """The anonymous-visitor keys (``VISITOR_KEY``) kept in each user's live sessions, by user pk as text.
+
+    Only a database-backed session engine can be searched: one pass over the unexpired sessions. With
+    cache or cookie sessions every set is empty, and the caller passes the keys it knows.
+    """
+    found: dict[str, set[str]] = {str(pk): set() for pk in user_pks}
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not found or not hasattr(store, "get_model_class"):
+        return found
+    decoder = store()
+    rows = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session_data in rows.values_list("session_data", flat=True).iterator():
+        data = decoder.decode(session_data)
+        owner = str(data.get(SESSION_KEY, ""))
+        if owner in found and data.get(VISITOR_KEY):
+            found[owner].add(str(data[VISITOR_KEY]))
+    return found
+
+
+def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[str, int]:
+    """Delete, or cut loose from ``user``, everything shopai holds about them; returns what, e.g. {"events": 12}.
+
+    Deleted: their exchanges with the assistant (and the anonymous turns of the same conversations),
+    their events signed in and as an anonymous visitor, their interest profile, their segment
+    memberships. Kept but no longer theirs: their A/B exposures (under "erased:<id>", so running
+    experiments keep their counts) and the copy jobs and reviews they did as staff. The account is
+    the host's and stays. ``visitor_keys``: their anonymous-visitor keys; None looks them up
+    (``signed_in_visitor_keys``). One transaction, ``shopper_erased`` sent inside it; idempotent.
+    """
+    if visitor_keys is None:
+        visitor_keys = signed_in_visitor_keys([user.pk])[str(user.pk)]
+    keys = sorted({str(key) for key in visitor_keys if key})
+    with transaction.atomic():
+        conversations = Exchange.objects.filter(user=user).values("session_id")
+        exchanges = Exchange.objects.filter(user=user) | Exchange.objects.filter(
+            user__isnull=True, session_id__in=conversations
+        )
+        membership = Segment._meta.get_field("users")
+        removed = {
+            "exchanges": exchanges.delete()[0],
+            "events": (Event.objects.filter(user=user) | Event.objects.filter(session_key__in=keys)).delete()[0],
+            "interest profiles": UserProfile.objects.filter(user=user).delete()[0],
+            "segment memberships": membership.remote_field.through.objects.filter(
+                **{membership.m2m_reverse_field_name(): user}
+            ).delete()[0],
+            "experiment exposures anonymised": Exposure.objects.filter(
+                visitor__in=[f"user:{user.pk}", *(f"visitor:{key}" for key in keys)]
+            ).update(visitor=Concat(models.Value("erased:"), Cast("pk", models.CharField()))),
+            "copy jobs and reviews unlinked": GenerationJob.objects.filter(created_by=user).update(created_by=None)
+            + GeneratedCopy.objects.filter(reviewed_by=user).update(reviewed_by=None),
+        }
+        for _receiver, response in shopper_erased.send(sender=type(user), user=user, visitor_keys=keys):
+            for what, count in (response or {}).items():
+                removed[what] = removed.get(what, 0) + count
+    return removed
