@@ -58,16 +58,22 @@ def main() -> int:
                     "-A",
                     "config",
                     "worker",
-                    "--beat",
                     "--loglevel",
                     "INFO",
                     "--queues",
                     "default,embeddings,generation",
                     "--concurrency",
                     "1",
-                    "--schedule",
-                    str(BASE_DIR / ".data" / "celerybeat-schedule"),
                 ],
+                cwd=BASE_DIR,
+            )  # fmt: skip
+        )
+        # Beat in a process of its own: a worker killed with its beat inside leaves the beat
+        # orphaned and still sending; and a shop runs exactly one beat whatever its workers.
+        children.append(
+            subprocess.Popen(
+                [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                 "--schedule", str(BASE_DIR / ".data" / "celerybeat-schedule")],
                 cwd=BASE_DIR,
             )  # fmt: skip
         )
@@ -81,13 +87,13 @@ def main() -> int:
             f"  Shoppers: alice, bob, carmen, chenwei / {SHOPPER_PASSWORD}\n"
             f"  API:      http://{HOST}:{PORT}/api/shopai/search?q=waterproof+jacket+for+hiking\n"
             f"  Schema:   http://{HOST}:{PORT}/api/schema/\n"
-            "  Web server and Celery worker (with beat) are running. Press Ctrl-C to stop everything.\n",
+            "  Web server, Celery worker and beat are running. Press Ctrl-C to stop everything.\n",
             flush=True,
         )
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
     finally:
-        print("\n▶ Stopping web server and worker…", flush=True)
+        print("\n▶ Stopping web server, worker and beat…", flush=True)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)

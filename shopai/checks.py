@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, transaction
@@ -275,5 +276,40 @@ def _check_text_search_config(connection, alias: str) -> list:
             f"of database {alias!r}: keyword search would fail.",
             hint="SELECT cfgname FROM pg_ts_config lists them (english, german, simple, ...).",
             id="shopai.E008",
+        )
+    ]
+
+
+@checks.register()
+def check_task_durability(app_configs=None, **kwargs):
+    """A task that runs longer than the broker's visibility timeout is delivered to a second worker
+    while the first still runs it (Redis and SQS brokers): every shopai task needs a time limit
+    below that timeout."""
+    conf = current_app.conf
+    if not str(conf.broker_url or "").startswith(("redis", "rediss", "sqs")):
+        return []
+    visibility = float((conf.broker_transport_options or {}).get("visibility_timeout", 3600))
+    unbounded, too_long = [], []
+    for name, task in sorted(current_app.tasks.items()):
+        if not name.startswith("shopai."):
+            continue
+        limit = getattr(task, "time_limit", None) or conf.task_time_limit
+        if not limit:
+            unbounded.append(name)
+        elif float(limit) >= visibility:
+            too_long.append(f"{name} ({limit:.0f} s)")
+    problems = []
+    if unbounded:
+        problems.append(f"no time limit on {', '.join(unbounded)}")
+    if too_long:
+        problems.append(f"time limits not below the visibility timeout on {', '.join(too_long)}")
+    if not problems:
+        return []
+    return [
+        checks.Warning(
+            f"The broker redelivers a task after {visibility:.0f} s (visibility_timeout): {'; '.join(problems)}.",
+            hint='Raise CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] above the longest task, or lower '
+            "the tasks' time limits (CELERY_TASK_TIME_LIMIT).",
+            id="shopai.W003",
         )
     ]

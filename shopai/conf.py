@@ -168,6 +168,8 @@ DEFAULTS: dict[str, Any] = {
     # Retries of the embedding tasks (products, FAQs, interest profiles) after a transient failure
     # (database, broker, model server), with exponential backoff; then products are marked stale.
     "TASK_MAX_RETRIES": 5,
+    # Products each periodic sweep queues at most, and how many it re-reads to find texts changed
+    # behind the receivers' back (the slices go round the catalogue, one per sweep).
     "SWEEP_LIMIT": 5000,
     "QUEUES": {"embeddings": "embeddings", "generation": "generation"},
     # Keyword search and how it is fused with vector search (shopai.search.hybrid). Chosen on the

@@ -10,6 +10,7 @@ from celery import shared_task
 
 from shopai.assistant import faqs
 from shopai.assistant.tasks import embed_faqs_task, suggest_faq_phrasings_task
+from shopai.core.tasks import ShopAITask
 from shopai.recommendations.tasks import update_profile_task
 from shopai.search import embeddings
 from shopai.search.tasks import EmbeddingTask, embed_products_task
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-@shared_task(name="shopai.tasks.sweep_stale_embeddings")
+@shared_task(base=ShopAITask, name="shopai.tasks.sweep_stale_embeddings", time_limit=600)
 def sweep_stale_embeddings() -> int:
     """Periodic: queue products and FAQs whose embeddings are missing, stale or outdated."""
     return embeddings.sweep_stale_embeddings() + faqs.sweep_faqs()

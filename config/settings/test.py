@@ -37,10 +37,13 @@ if os.environ.get("SHOPAI_TEST_WORKER"):
         ContentType.objects.clear_cache()
 
 
+# A worker started with SHOPAI_TEST_EMBED_DELAY takes that long per model call (a slow model).
 FAKE_EMBEDDINGS = {
     "default": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {}},
     "multilingual": {"CLASS": "shopai.backends.embeddings.FakeEmbeddingBackend", "CONFIG": {"name": "fake-multi"}},
 }
+if os.environ.get("SHOPAI_TEST_EMBED_DELAY"):
+    FAKE_EMBEDDINGS["default"]["CONFIG"] = {"delay": float(os.environ["SHOPAI_TEST_EMBED_DELAY"])}
 # The real model on shopai's default path (ONNX Runtime, int8), for integration tests.
 MINILM_EMBEDDINGS = {
     "default": {

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from shopai.assistant import faqs
 from shopai.assistant import phrasings as faq_phrasings
-from shopai.core.tasks import TRANSIENT, SettingsRetryTask
+from shopai.core.tasks import TRANSIENT, SettingsRetryTask, ShopAITask
 from shopai.models import FAQ
 
 
@@ -27,8 +27,10 @@ def embed_faqs_task(self, faq_ids: list[int]) -> dict:
 
 
 @shared_task(
+    base=ShopAITask,
     bind=True,
     name="shopai.tasks.suggest_faq_phrasings",
+    time_limit=600,
     autoretry_for=TRANSIENT,
     retry_backoff=5,
     max_retries=3,

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
@@ -223,12 +224,15 @@ class FakeEmbeddingBackend(EmbeddingBackend):
     """Deterministic, model-free vectors for fast unit tests: hashed words and character bigrams.
 
     Texts sharing words land close together, so ranking tests stay meaningful.
-    ``calls`` counts texts encoded, so tests can assert when the model was (not) used.
+    ``calls`` counts texts encoded, so tests can assert when the model was (not) used, and
+    ``texts`` keeps them. CONFIG ``delay`` (seconds per call, 0) stands in for a slow model.
     """
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
         super().__init__(alias=alias, config=config)
         self.calls = 0
+        self.texts: list[str] = []
+        self.delay = float(config.get("delay", 0))
 
     @property
     def name(self) -> str:
@@ -244,6 +248,9 @@ class FakeEmbeddingBackend(EmbeddingBackend):
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         self.calls += len(texts)
+        self.texts += texts
+        if self.delay:
+            time.sleep(self.delay)
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             for feature in self._features(text):

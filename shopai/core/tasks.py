@@ -20,7 +20,21 @@ from shopai.conf import shopai_settings
 TRANSIENT = (OperationalError, InterfaceError, BackendError, ConnectionError, TimeoutError)
 
 
-class SettingsRetryTask(Task):
+class ShopAITask(Task):
+    """Every shopai task: acknowledged after it ran, and given back to the queue when its worker
+    process dies under it (SIGKILL, out of memory), whatever the host's Celery settings say — so a
+    killed worker's work is redone by the next one. Tasks are idempotent, so a redelivery is safe.
+
+    Each task names a ``time_limit`` below the broker's visibility timeout (system check
+    shopai.W003), or a long task would be delivered to a second worker while it still runs.
+    """
+
+    acks_late = True
+    reject_on_worker_lost = True
+    time_limit = 900
+
+
+class SettingsRetryTask(ShopAITask):
     """A task retried on transient failures up to SHOPAI["TASK_MAX_RETRIES"] times, read when it retries.
 
     A task that names ``max_retries`` itself keeps that number.

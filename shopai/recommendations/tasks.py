@@ -13,6 +13,7 @@ from shopai.recommendations.profiles import rebuild_profile
     base=SettingsRetryTask,
     bind=True,
     name="shopai.tasks.update_profile",
+    time_limit=300,
     autoretry_for=TRANSIENT,
     retry_backoff=2,
 )

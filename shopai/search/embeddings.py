@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import CharField, Exists, Expression, OuterRef, Q
 from django.db.models.functions import Cast
@@ -95,6 +97,35 @@ class _Chunk:
     texts: dict[str, str] = field(default_factory=dict)
     todo: list[str] = field(default_factory=list)
     vectors: Future | None = None
+    locks: list[int] = field(default_factory=list)
+
+
+def _lock_keys(content_type_id: int, pks: Sequence[str]) -> list[int]:
+    """Advisory lock keys, one per product (a 64-bit slice of a hash: a collision only serialises)."""
+    keys = {
+        int.from_bytes(hashlib.sha256(f"shopai-embed:{content_type_id}:{pk}".encode()).digest()[:8], "big", signed=True)
+        for pk in pks
+    }
+    return sorted(keys)
+
+
+def _lock(keys: list[int]) -> None:
+    """Wait until no other embedder holds these products (in key order: two never deadlock). Session
+    locks on this process's connection: a worker killed mid-batch loses its connection, and with
+    it its locks, so nothing stays locked."""
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_lock(k)) "
+                "FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS ordered",
+                [keys],
+            )
+
+
+def _unlock(keys: list[int]) -> None:
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_advisory_unlock(k)) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
 def _run_now(fn: Callable, *args) -> Future:
@@ -110,13 +141,26 @@ def _begin(product_pks: Iterable, *, force: bool, batch_size: int | None, submit
     """Read the products, drop vectors of deleted ones, pick the texts that need the model and hand
     them to ``submit(fn, *args) -> Future``. Database work happens here, in the calling thread."""
     chunk = _Chunk(report=EmbedReport(), started=time.perf_counter())
-    report = chunk.report
     pks = [str(pk) for pk in dict.fromkeys(product_pks)]
     if not pks:
         return chunk
     backend = get_embedding_backend()
     content_type = _product_content_type()
     chunk.content_type, chunk.model_name = content_type, backend.name
+    # One embedder per product at a time: a second one waits, then reads the text the first left
+    # behind — so edit A then B always ends with B's vector, and a text is sent to the model once.
+    chunk.locks = _lock_keys(content_type.pk, pks)
+    _lock(chunk.locks)
+    try:
+        _read_and_submit(chunk, pks, backend=backend, force=force, batch_size=batch_size, submit=submit)
+    except BaseException:
+        _unlock(chunk.locks)
+        raise
+    return chunk
+
+
+def _read_and_submit(chunk: _Chunk, pks: list[str], *, backend, force: bool, batch_size: int | None, submit) -> None:
+    report, content_type = chunk.report, chunk.content_type
     chunk.texts = texts = _texts_for(pks)
 
     gone = [pk for pk in pks if pk not in texts]
@@ -148,7 +192,6 @@ def _begin(product_pks: Iterable, *, force: bool, batch_size: int | None, submit
         size = batch_size or int(shopai_settings.EMBEDDING_BATCH_SIZE)
         batches = [[texts[pk] for pk in chunk.todo[i : i + size]] for i in range(0, len(chunk.todo), size)]
         chunk.vectors = submit(_embed_batches, backend, batches)
-    return chunk
 
 
 def _embed_batches(backend, batches: list[list[str]]) -> np.ndarray:
@@ -158,11 +201,14 @@ def _embed_batches(backend, batches: list[list[str]]) -> np.ndarray:
 def _finish(chunk: _Chunk) -> EmbedReport:
     """Wait for the chunk's vectors and store them (in the calling thread)."""
     report = chunk.report
-    if chunk.vectors is not None:
-        vectors = chunk.vectors.result()  # the model's exception, if any, is raised here
-        report.embedded += len(chunk.todo)
-        rows = {pk: (chunk.texts[pk], vector) for pk, vector in zip(chunk.todo, vectors, strict=True)}
-        _write(chunk.content_type, chunk.model_name, rows)
+    try:
+        if chunk.vectors is not None:
+            vectors = chunk.vectors.result()  # the model's exception, if any, is raised here
+            report.embedded += len(chunk.todo)
+            rows = {pk: (chunk.texts[pk], vector) for pk, vector in zip(chunk.todo, vectors, strict=True)}
+            _write(chunk.content_type, chunk.model_name, rows)
+    finally:
+        _unlock(chunk.locks)
     stats.incr("texts_embedded", report.embedded)
     stats.incr("unchanged", report.unchanged)
     report.seconds = time.perf_counter() - chunk.started
@@ -467,11 +513,54 @@ def enqueue_product_embedding(*, product_pks: Sequence[str], force: bool = False
     return not_queued
 
 
+SWEEP_CURSOR = "shopai:sweep:text-cursor"
+
+
+def products_with_changed_text_after(cursor: str | None, *, limit: int) -> tuple[list[str], str | None]:
+    """One bounded slice of the text check: up to ``limit`` products after ``cursor`` (in pk order)
+    whose current text no longer matches their stored hash; returns them and the next cursor (None
+    once the catalogue is done, so the next sweep starts again from the top). No model call."""
+    adapter = get_product_adapter()
+    backend = get_embedding_backend()
+    products = list(_after(adapter.get_queryset(), cursor).order_by("pk")[:limit])
+    if not products:
+        return products_with_changed_text_after(None, limit=limit) if cursor is not None else ([], None)
+    stored = dict(
+        ProductEmbedding.objects.filter(
+            content_type=_product_content_type(), model_name=backend.name, object_pk__in=[str(p.pk) for p in products]
+        ).values_list("object_pk", "content_hash")
+    )
+    changed = [
+        str(p.pk) for p in products if str(p.pk) in stored and stored[str(p.pk)] != content_hash(adapter.get_text(p))
+    ]
+    return changed, (str(products[-1].pk) if len(products) == limit else None)
+
+
+def _after(queryset, cursor: str | None):
+    if cursor is None:
+        return queryset
+    pk_field = queryset.model._meta.pk
+    return queryset.filter(pk__gt=pk_field.to_python(cursor))
+
+
 def sweep_stale_embeddings() -> int:
-    """Queue every product whose vector is missing or stale, and fill missing keyword indexes (no
-    model call); returns how many products were queued."""
-    backfill_keywords(limit=int(shopai_settings.SWEEP_LIMIT))
-    pks = products_needing_embedding(limit=int(shopai_settings.SWEEP_LIMIT))
+    """Queue every product whose vector is missing or stale, then the next slice of SWEEP_LIMIT
+    products whose text changed behind the receivers' back (a ``QuerySet.update``, SQL, a related
+    row edited where no receiver sees it); fills missing keyword indexes. Each sweep reads a bounded
+    slice, and the slices go round the catalogue. No model call; returns how many were queued."""
+    limit = int(shopai_settings.SWEEP_LIMIT)
+    backfill_keywords(limit=limit)
+    pks = products_needing_embedding(limit=limit)
+    try:
+        cursor = cache.get(SWEEP_CURSOR)
+    except Exception:  # cache down: start from the top
+        cursor = None
+    changed, cursor = products_with_changed_text_after(cursor, limit=limit)
+    try:
+        cache.set(SWEEP_CURSOR, cursor, timeout=None)
+    except Exception:
+        logger.warning("Cache unreachable; the next sweep checks texts from the start again.")
+    pks = list(dict.fromkeys(pks + changed))
     if pks:
         enqueue_product_embedding(product_pks=pks)
     return len(pks)

@@ -113,3 +113,22 @@ def test_saves_that_cannot_change_the_text_queue_nothing(make_product):
     deferred = model.objects.only("pk", "price").get(pk=product.pk)
     deferred.save()  # the text's fields were not loaded: cannot tell, so queue to be safe
     assert len(queued_product_batches()) == 3
+
+
+def test_the_sweep_finds_texts_changed_where_no_receiver_sees_them_a_slice_at_a_time(make_product, settings):
+    from django.core.cache import cache
+
+    lamp = make_product(name="Desk lamp", description="A lamp.", category="Home/Lighting")
+    kettle = make_product(name="Kettle", description="Steel.", category="Home/Kitchen")
+    embeddings.embed_products(product_pks=[lamp.pk, kettle.pk])
+    broker_client().delete("embeddings")
+    cache.delete(embeddings.SWEEP_CURSOR)
+    settings.SHOPAI = {**settings.SHOPAI, "SWEEP_LIMIT": 1}
+    for product, name in ((lamp, "Home / Lamps"), (kettle, "Home / Cooking")):  # SQL: no signal at all
+        type(product.category).objects.filter(pk=product.category_id).update(full_name=name)
+
+    first, second, third = (embeddings.sweep_stale_embeddings() for _ in range(3))
+
+    assert (first, second, third) == (1, 1, 1)  # one product read per sweep; the third starts over
+    assert queued_product_batches() == [[str(lamp.pk)], [str(kettle.pk)], [str(lamp.pk)]]
+    broker_client().delete("embeddings")
