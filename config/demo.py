@@ -25,6 +25,15 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
 
 
+# One worker on every queue (one process: the demo's machine is small), and beat in a process of
+# its own: a worker killed with its beat inside leaves the beat orphaned and still sending, and a
+# shop runs exactly one beat whatever its workers.
+WORKER_COMMAND = [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+                  "--queues", "default,embeddings,generation", "--concurrency", "1"]  # fmt: skip
+BEAT_COMMAND = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                "--schedule", str(BASE_DIR / ".data" / "celerybeat-schedule")]  # fmt: skip
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     embedded = not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL")
@@ -49,34 +58,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     children: list[subprocess.Popen] = []
     try:
-        children.append(
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--queues",
-                    "default,embeddings,generation",
-                    "--concurrency",
-                    "1",
-                ],
-                cwd=BASE_DIR,
-            )  # fmt: skip
-        )
-        # Beat in a process of its own: a worker killed with its beat inside leaves the beat
-        # orphaned and still sending; and a shop runs exactly one beat whatever its workers.
-        children.append(
-            subprocess.Popen(
-                [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-                 "--schedule", str(BASE_DIR / ".data" / "celerybeat-schedule")],
-                cwd=BASE_DIR,
-            )  # fmt: skip
-        )
+        children.append(subprocess.Popen(WORKER_COMMAND, cwd=BASE_DIR))
+        children.append(subprocess.Popen(BEAT_COMMAND, cwd=BASE_DIR))
         children.append(
             subprocess.Popen([PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=BASE_DIR)
         )

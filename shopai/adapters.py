@@ -191,6 +191,18 @@ class ProductAdapter:
             return self.model._default_manager.none()
         return self.model._default_manager.filter(pk__in=self.model._default_manager.filter(condition).values("pk"))
 
+    def find(self, pk: Any, *, searchable: bool = True) -> models.Model | None:
+        """The product with this key (one shoppers may find, unless ``searchable`` is False); None for
+        a key that is no key of this model ("abc", or beyond the column's range) or no product."""
+        field = self.model._meta.pk
+        try:
+            value = field.to_python(pk)
+            field.run_validators(value)
+        except (ValidationError, TypeError, ValueError):
+            return None
+        queryset = self.get_searchable_queryset() if searchable else self.get_queryset()
+        return queryset.filter(pk=value).first()
+
     def get_searchable_queryset(self) -> models.QuerySet:
         """Products a shopper may see in results."""
         return self.get_queryset().filter(**shopai_settings.SEARCHABLE_FILTER)

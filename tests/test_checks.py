@@ -9,6 +9,7 @@ from shopai.checks import (
     check_embedding_backends,
     check_product_model,
     check_search_settings,
+    check_task_durability,
 )
 
 
@@ -141,3 +142,18 @@ def test_a_backend_whose_packages_are_missing_is_W001_naming_the_extra(settings,
     assert {w.id for w in warnings.values()} == {"shopai.W001"}
     assert 'pip install "shopai[local]"' in warnings['SHOPAI["GENERATION"]["default"]'].hint
     assert "pip install a_model_wheel_nobody_installed" in warnings['SHOPAI["EMBEDDINGS"]["custom"]'].hint
+
+
+def test_tasks_that_may_outlive_the_brokers_visibility_timeout_are_W003(settings):
+    """A task still running when the broker redelivers it would run twice (acks late): warned at startup."""
+    from celery import current_app
+
+    transport = dict(current_app.conf.broker_transport_options or {})
+    assert check_task_durability() == []  # shipped time limits sit below the default 3600 s
+    current_app.conf.broker_transport_options = {**transport, "visibility_timeout": 600}
+    try:
+        (warning,) = check_task_durability()
+    finally:
+        current_app.conf.broker_transport_options = transport
+
+    assert warning.id == "shopai.W003" and "shopai.tasks.generate_copy (3000 s)" in warning.msg

@@ -133,3 +133,11 @@ def test_compose_services_parse_with_the_settings_they_rely_on():
     redis = redis_urls(web, start_embedded=_must_not_start)
     assert redis["broker"].startswith("redis://redis:6379/")
     assert redis["cache"] == redis["broker"]
+
+
+def test_the_demo_runs_beat_in_a_process_of_its_own():
+    """A worker killed with beat inside it orphaned the beat, which kept sending sweeps."""
+    from config import demo
+
+    assert "--beat" not in demo.WORKER_COMMAND and "-B" not in demo.WORKER_COMMAND
+    assert demo.BEAT_COMMAND[demo.BEAT_COMMAND.index("config") + 1] == "beat"

@@ -23,9 +23,11 @@ PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md")
 
 def _package_tree() -> list[str]:
     """The files of shopai/ that the repository holds (git's list, else the folder without caches)."""
-    listed = subprocess.run(["git", "ls-files", "shopai"], cwd=ROOT, capture_output=True, text=True)
+    # Tracked files and new ones not ignored: what a commit of this working tree would hold.
+    command = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "shopai"]
+    listed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if listed.returncode == 0 and listed.stdout.strip():
-        return sorted(listed.stdout.split())
+        return sorted(set(listed.stdout.split()))
     return sorted(
         str(path.relative_to(ROOT))
         for path in (ROOT / "shopai").rglob("*")

@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.parsers import BoundedJSONParser
 from shopai.api.serializers import errors
 from shopai.api.throttling import (
     AskThrottle,
@@ -22,7 +22,7 @@ class AskView(ShopAIExceptionMixin, APIView):
 
     permission_classes = [AllowAny]
     throttle_classes = [AskThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=AskSerializer, responses={200: AskResponseSerializer, **errors(400, 429)})
     def post(self, request):
@@ -57,7 +57,7 @@ class FeedbackView(ShopAIExceptionMixin, APIView):
 
     permission_classes = [AllowAny]
     throttle_classes = [FeedbackThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=FeedbackSerializer, responses={204: None, **errors(400, 404, 429)})
     def post(self, request, exchange_id: int):

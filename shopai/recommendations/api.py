@@ -1,21 +1,21 @@
 """Recommendations API: record events, a shopper's recommendations, similar products."""
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.parsers import BoundedJSONParser
 from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
     RecommendationThrottle,
 )
+from shopai.conf import shopai_settings
 from shopai.core.visitors import VISITOR_KEY
 from shopai.recommendations.events import record_event
 from shopai.recommendations.recommenders import recommend_for_user, similar_products
@@ -36,7 +36,7 @@ class EventView(ShopAIExceptionMixin, APIView):
 
     permission_classes = [AllowAny]
     throttle_classes = [EventThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=EventSerializer, responses={201: None, **errors(400, 404, 429)})
     def post(self, request):
@@ -45,6 +45,15 @@ class EventView(ShopAIExceptionMixin, APIView):
         params = EventSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
+        if data["type"] == "purchase":
+            # Purchases count most for trending and buy-again: they come from the shop's orders, and
+            # only a signed-in shopper of a shop without an order model may report one here.
+            if shopai_settings.ORDER_MODEL:
+                raise PermissionDenied("Purchases are recorded from the shop's orders, not posted.")
+            if not request.user.is_authenticated:
+                raise PermissionDenied("Sign in to record a purchase.")
+        if data.get("product_id") is not None and get_product_adapter().find(data["product_id"]) is None:
+            raise NotFound("No such product.")
         visitor = ""
         if not request.user.is_authenticated:  # anonymous visitors are followed by their session
             if not request.session.session_key:
@@ -98,11 +107,7 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
     def get(self, request, product_id: str):
         params = RecommendationQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        adapter = get_product_adapter()
-        try:
-            product = adapter.get_searchable_queryset().filter(pk=product_id).first()
-        except (ValueError, DjangoValidationError):
-            product = None
+        product = get_product_adapter().find(product_id)
         if product is None:
             raise NotFound("No such product.")
         items = similar_products(product=product, k=params.validated_data.get("k") or 6)

@@ -6,9 +6,9 @@ import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, FloatField, QuerySet, Sum, Value, When
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import CharField, Count, Max, QuerySet
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from shopai.adapters import product_pks_as_text
@@ -33,7 +33,9 @@ def popularity(
     """The ``k`` products with the most weighted events before ``now``, best first: ``{pk: weight}``.
 
     Each event counts EVENT_WEIGHTS[kind], halved every ``half_life_days`` of age (None: no decay);
-    only the last ``window_days`` are read (None: all history).
+    only the last ``window_days`` are read (None: all history). A shopper (account or visitor
+    session) counts once per product, kind and day, at their latest event that day: one client
+    repeating a view sixty times moves a product no further than one view.
     """
     config = shopai_settings.RECOMMENDATIONS
     at = now or timezone.now()
@@ -42,25 +44,32 @@ def popularity(
         events = events.filter(created_at__gte=at - timedelta(days=float(window_days)))
     if exclude:
         events = events.exclude(object_pk__in=list(exclude))
-    weight = Case(
-        *[When(kind=kind, then=Value(float(w))) for kind, w in config["EVENT_WEIGHTS"].items()],
-        default=Value(0.0),
-        output_field=FloatField(),
+    weights = {kind: float(weight) for kind, weight in config["EVENT_WEIGHTS"].items() if float(weight)}
+    if not weights:
+        return {}
+    events = events.filter(kind__in=list(weights))
+    visits = (
+        events.order_by()
+        .annotate(who=Coalesce(Cast("user_id", CharField()), "session_key"), day=TruncDate("created_at"))
+        .values("object_pk", "kind", "who", "day")
+        .annotate(last=Max("created_at"))
     )
+    inner, inner_params = visits.query.sql_with_params()
+    case = "CASE kind " + " ".join("WHEN %s THEN %s" for _ in weights) + " ELSE 0 END"
+    case_params = [value for kind, weight in weights.items() for value in (kind, weight)]
     if half_life_days:
-        age_decay = RawSQL(
-            "power(0.5, extract(epoch from (%s - created_at)) / %s)",
-            (at, float(half_life_days) * 86400.0),
-            output_field=FloatField(),
-        )
-        weight = weight * age_decay
-    rows = (
-        events.values("object_pk")
-        .annotate(weight=Sum(weight, output_field=FloatField()))
-        .filter(weight__gt=0)
-        .order_by("-weight", "object_pk")[:k]
+        decay, decay_params = "power(0.5, extract(epoch from (%s - last)) / %s)", [at, float(half_life_days) * 86400.0]
+    else:
+        decay, decay_params = "1", []
+    score = f"SUM(({case}) * {decay})"
+    sql = (
+        f"SELECT object_pk, {score} AS weight FROM ({inner}) AS visits "
+        f"GROUP BY object_pk HAVING {score} > 0 ORDER BY weight DESC, object_pk LIMIT %s"
     )
-    return {row["object_pk"]: float(row["weight"]) for row in rows}
+    params = [*case_params, *decay_params, *inner_params, *case_params, *decay_params, int(k)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: float(weight) for pk, weight in cursor.fetchall()}
 
 
 def co_purchases(items: dict[str, float], *, now: datetime | None = None) -> dict[str, tuple[float, str]]:

@@ -17,6 +17,8 @@ from shopai.adapters import product_pks_as_text
 from shopai.conf import shopai_settings
 from shopai.models import ProductEmbedding
 
+HNSW_EF_SEARCH_MAX = 1000  # pgvector's upper limit of hnsw.ef_search
+
 
 def nearest_products(
     *,
@@ -37,7 +39,8 @@ def nearest_products(
       ``k``, the exact plan answers.
     bench/vector_search.py measures both (HNSW_EF_SEARCH chosen there for recall@10 ≥ 0.95).
     """
-    ef = max(int(ef_search or shopai_settings.HNSW_EF_SEARCH), k)
+    # pgvector refuses hnsw.ef_search above 1,000; deeper pages are refused by the API before this.
+    ef = min(max(int(ef_search or shopai_settings.HNSW_EF_SEARCH), k), HNSW_EF_SEARCH_MAX)
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
     embeddings = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
     query_vector = list(map(float, vector))

@@ -4,6 +4,10 @@ from rest_framework import serializers
 
 from shopai.api.serializers import ProductFilterSerializer, ProductHitSerializer
 from shopai.conf import shopai_settings
+from shopai.search.selectors import HNSW_EF_SEARCH_MAX
+
+# The deepest result a query can be paged to: the index's candidate list (hnsw.ef_search) ends there.
+MAX_RESULTS = HNSW_EF_SEARCH_MAX
 
 
 class SearchQuerySerializer(ProductFilterSerializer):
@@ -30,8 +34,21 @@ class SearchQuerySerializer(ProductFilterSerializer):
         error_messages={"invalid_choice": '"{input}" is not a search mode; use hybrid, vector or keyword.'},
     )
     page = serializers.IntegerField(
-        required=False, min_value=1, default=1, error_messages={"invalid": "page must be a whole number, e.g. 2."}
+        required=False,
+        min_value=1,
+        max_value=MAX_RESULTS,
+        default=1,
+        error_messages={"invalid": "page must be a whole number, e.g. 2."},
     )
+
+    def validate(self, data):
+        data = super().validate(data)
+        k = data.get("k") or int(shopai_settings.SEARCH_DEFAULT_K)
+        if data["page"] * k > MAX_RESULTS:
+            last = MAX_RESULTS // k
+            message = f"Results can be paged through to the {MAX_RESULTS}th; with k={k} the last page is {last}."
+            raise serializers.ValidationError({"page": [message]})
+        return data
 
     def validate_q(self, value: str) -> str:
         limit = int(shopai_settings.SEARCH_MAX_QUERY_LENGTH)

@@ -1,15 +1,14 @@
 """Marketing studio API (staff only): copy jobs and checks, experiment assignment and conversion."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopai.adapters import get_product_adapter
 from shopai.api.exceptions import ShopAIExceptionMixin
+from shopai.api.parsers import BoundedJSONParser
 from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
@@ -53,10 +52,7 @@ class CanCheckCopy(BasePermission):
 
 
 def _product_or_404(product_id: str):
-    try:
-        product = get_product_adapter().get_queryset().filter(pk=product_id).first()
-    except (ValueError, DjangoValidationError):
-        product = None
+    product = get_product_adapter().find(product_id, searchable=False)
     if product is None:
         raise NotFound("No such product.")
     return product
@@ -66,7 +62,7 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
     """Queue copy generation for one product; poll the job for the draft."""
 
     permission_classes = [CanGenerateCopy]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=CopyRequestSerializer, responses={202: CopyJobStartedSerializer, **errors(400, 403, 404)})
     def post(self, request, product_id: str):
@@ -115,7 +111,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
     """Run the grounding guard on any text (generated or written by a person) for this product."""
 
     permission_classes = [CanCheckCopy]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(request=CopyCheckSerializer, responses={200: CopyCheckResultSerializer, **errors(400, 403, 404)})
     def post(self, request, product_id: str):
