@@ -1,5 +1,7 @@
 """Signal receivers: they only schedule work, after the transaction commits."""
 
+from celery import current_app
+from celery import signals as celery_signals
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import setting_changed
@@ -11,6 +13,7 @@ from shopai.adapters import get_product_adapter, get_product_model, is_product_m
 from shopai.assistant import faqs, intents
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
+from shopai.core import health
 from shopai.core.erasure import erase_shopper
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import FAQ, RecommenderSettings
@@ -194,3 +197,11 @@ def user_deleted(sender, instance, **kwargs):
     # only lose their link to the user, keeping what the shopper wrote).
     if sender is get_user_model():
         erase_shopper(user=instance)
+
+
+@celery_signals.worker_ready.connect(dispatch_uid="shopai_worker_heartbeat")
+def worker_heartbeat(sender=None, **kwargs):
+    # The worker says, per queue it consumes, that it is alive (GET /shopai/health/ reads it).
+    app = getattr(sender, "app", None) or current_app
+    queues = list(app.amqp.queues.consume_from or app.amqp.queues)
+    health.start_heartbeat(queues)

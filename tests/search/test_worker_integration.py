@@ -168,3 +168,14 @@ def test_save_while_broker_is_down_is_embedded_after_the_sweep(worker, minilm_se
 
     wait_for(lambda: embedded_with_current_text(existing), what="the stale product")
     wait_for(lambda: embedded_with_current_text(new), what="the new product")
+
+
+def test_a_running_worker_shows_in_the_health_probe_for_its_queues(worker, client):
+    from shopai.core import health
+
+    def workers():
+        return client.get("/shopai/health/").json()["workers"]
+
+    alive = wait_for(lambda: workers()["embeddings"]["ok"] and workers(), what="the worker's heartbeat")
+    assert alive["default"]["ok"] and not alive["generation"]["ok"]  # it consumes embeddings and default only
+    assert alive["embeddings"]["heartbeat_age_s"] < health.HEARTBEAT_STALE

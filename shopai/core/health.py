@@ -1,0 +1,141 @@
+"""Health you can probe: the database, pgvector and its index, the cache, the broker, and a live
+worker per queue — each checked on its own, so one that is down is named and the probe never 500s.
+
+``GET /shopai/health/`` answers 200 when the web process can serve (database, pgvector, index,
+cache and broker up) and 503 otherwise; workers are reported either way, and ``?require=workers``
+makes a missing worker a 503 too (for a worker deployment's own probe). Workers announce
+themselves: each writes a heartbeat per queue it consumes into the cache every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from celery import current_app
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from shopai.conf import shopai_settings
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 15  # how often a worker says it is alive
+HEARTBEAT_STALE = 60  # older than this, the queue has no live worker
+VECTOR_INDEX = "shopai_product_emb_hnsw"
+
+
+def heartbeat_key(queue: str) -> str:
+    return f"shopai:heartbeat:{queue}"
+
+
+def start_heartbeat(queues: list[str]) -> threading.Thread:
+    """In a worker's main process: write a heartbeat for each queue it consumes, until it exits."""
+
+    def beat() -> None:
+        while True:
+            for queue in queues:
+                try:
+                    cache.set(heartbeat_key(queue), time.time(), timeout=HEARTBEAT_STALE * 2)
+                except Exception as exc:  # cache down: the health probe reports the cache anyway
+                    logger.debug("Heartbeat of queue %s not written: %s", queue, exc)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    thread = threading.Thread(target=beat, name="shopai-heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
+def _timed(check: Callable[[], dict | None]) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check() or {}
+        result = {"ok": True, **detail}
+    except Exception as exc:  # any failure of a dependency is its report, never the probe's 500
+        result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    result["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _pgvector() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the vector extension is not installed in this database")
+    return {"version": row[0]}
+
+
+def _vector_index() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [VECTOR_INDEX])
+        if cursor.fetchone() is None:
+            raise LookupError(f"index {VECTOR_INDEX} is missing: vector search scans every row")
+
+
+def _cache() -> None:
+    cache.set("shopai:health:probe", 1, timeout=10)
+    if cache.get("shopai:health:probe") != 1:
+        raise LookupError("a value written to the cache could not be read back")
+
+
+def _broker() -> None:
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
+
+
+def worker_queues() -> list[str]:
+    return sorted({*shopai_settings.QUEUES.values(), current_app.conf.task_default_queue or "default"})
+
+
+def _workers() -> dict[str, dict]:
+    ages = {}
+    stamps = cache.get_many([heartbeat_key(queue) for queue in worker_queues()])
+    now = time.time()
+    for queue in worker_queues():
+        stamp = stamps.get(heartbeat_key(queue))
+        age = None if stamp is None else round(now - float(stamp), 1)
+        ages[queue] = {"ok": age is not None and age < HEARTBEAT_STALE, "heartbeat_age_s": age}
+    return ages
+
+
+SERVING = {
+    "database": _database,
+    "pgvector": _pgvector,
+    "vector_index": _vector_index,
+    "cache": _cache,
+    "broker": _broker,
+}
+
+
+def report(*, require_workers: bool = False) -> tuple[int, dict]:
+    """(HTTP status, body): each component's state and how long its check took."""
+    components = {name: _timed(check) for name, check in SERVING.items()}
+    try:
+        workers = _workers()
+    except Exception as exc:  # the cache is down: no heartbeat can be read
+        workers = {queue: {"ok": False, "error": type(exc).__name__} for queue in worker_queues()}
+    serving = all(component["ok"] for component in components.values())
+    working = all(queue["ok"] for queue in workers.values())
+    healthy = serving and (working or not require_workers)
+    body = {
+        "status": "ok" if serving and working else ("degraded" if serving else "down"),
+        "components": components,
+        "workers": workers,
+    }
+    return (200 if healthy else 503), body
+
+
+@never_cache
+def health(request):
+    status, body = report(require_workers=request.GET.get("require") == "workers")
+    return JsonResponse(body, status=status)
