@@ -1,5 +1,8 @@
 """DATABASE_URL / REDIS_URL parsing, and the docker-compose file that relies on it."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,7 @@ import yaml
 from config import embedded
 from config.services import EMBEDDED_ENGINE, database_settings, redis_urls
 
+ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 
 
@@ -103,10 +107,19 @@ def _environment(service: dict) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in environment.items()}
 
 
+APP_SERVICES = ("web", "worker-embeddings", "worker-generation", "worker-default", "beat")
+
+
+def _command(service) -> list[str]:
+    command = service["command"]
+    return command.split() if isinstance(command, str) else [str(part) for part in command]
+
+
 def test_compose_services_parse_with_the_settings_they_rely_on():
     services = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
 
-    for name in ("web", "worker"):
+    assert set(services) == {"db", "redis", *APP_SERVICES}
+    for name in APP_SERVICES:
         service = services[name]
         for dependency, condition in service["depends_on"].items():
             assert dependency in services, f"{name} depends on undefined service {dependency!r}"
@@ -141,3 +154,61 @@ def test_the_demo_runs_beat_in_a_process_of_its_own():
 
     assert "--beat" not in demo.WORKER_COMMAND and "-B" not in demo.WORKER_COMMAND
     assert demo.BEAT_COMMAND[demo.BEAT_COMMAND.index("config") + 1] == "beat"
+
+
+def test_compose_runs_a_worker_per_queue_beat_alone_and_a_healthcheck_everywhere():
+    services = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+
+    assert all("healthcheck" in service for service in services.values())
+    queues = {}
+    for name in ("worker-embeddings", "worker-generation", "worker-default"):
+        command = _command(services[name])
+        assert command[:4] == ["celery", "-A", "config", "worker"] and "--beat" not in command and "-B" not in command
+        queues[name] = command[command.index("--queues") + 1]
+        hostname = command[command.index("--hostname") + 1]
+        assert hostname == f"{queues[name]}@%h"
+        assert f"--destination {queues[name]}@" in services[name]["healthcheck"]["test"][1]  # pings itself
+    assert sorted(queues.values()) == ["default", "embeddings", "generation"]
+    assert _command(services["beat"])[:4] == ["celery", "-A", "config", "beat"]
+    web = services["web"]
+    assert "gunicorn config.wsgi:application" in " ".join(_command(web))
+    assert "/shopai/health/" in web["healthcheck"]["test"][-1]
+
+
+def _production(code: str, tmp_path, **extra) -> subprocess.CompletedProcess:
+    environment = {
+        **{k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")},
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "DATABASE_URL": "postgres://never:connected@127.0.0.1:9/none",
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        **extra,
+    }
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True)
+
+
+def test_production_serves_static_files_from_the_app_server_and_probes_skip_the_https_redirect(tmp_path):
+    """No proxy needed for chat.js or the admin's CSS; the container probe reaches the health page over http."""
+    code = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.test import Client\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)\n"
+        "client = Client(HTTP_HOST='shop.example.com')\n"
+        "js = client.get('/static/shopai/chat.js', secure=True)\n"
+        "css = client.get('/static/admin/css/base.css', secure=True)\n"
+        "page = client.get('/', HTTP_HOST='shop.example.com')\n"
+        "probe = Client(HTTP_HOST='127.0.0.1').get('/shopai/health/')\n"
+        "print(js.status_code, css.status_code, page.status_code, probe.status_code, probe['Content-Type'])\n"
+        "print(b''.join(js.streaming_content)[:40])\n"
+    )
+    result = _production(code, tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    statuses, first_bytes = result.stdout.strip().splitlines()[-2:]
+    js, css, page, probe, content_type = statuses.split()
+    assert (js, css) == ("200", "200") and len(first_bytes) > 10
+    assert page == "301"  # plain http to the site is redirected to https
+    assert probe == "503" and content_type == "application/json"  # no database here: reported, not a 500

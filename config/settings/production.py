@@ -36,3 +36,16 @@ except ValueError:
     raise ImproperlyConfigured("DJANGO_HSTS_SECONDS must be a whole number of seconds.") from None
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)  # noqa: F405
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)  # noqa: F405
+
+# --- Static files: served by the app server itself (WhiteNoise), compressed, with hashed names
+# that browsers may cache for a year; the Dockerfile runs collectstatic into STATIC_ROOT.
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Probes: the container's own health check calls http://127.0.0.1:8000/shopai/health/ from
+# inside, so that address may name the site and the probe is not redirected to https.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, *[host for host in ("127.0.0.1", "localhost") if host not in ALLOWED_HOSTS]]  # noqa: F405
+SECURE_REDIRECT_EXEMPT = [r"^shopai/health/$"]
