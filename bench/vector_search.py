@@ -598,7 +598,7 @@ def report(sizes: list[dict], *, default_ef: int) -> tuple[list[dict], dict, str
     return figures, series, "\n".join(lines), advice
 
 
-def run(*, quick: bool, data_dir: Path) -> dict:
+def run(*, quick: bool, data_dir: Path, sizes: list[int] | None = None) -> dict:
     """The benchmark (``data_dir`` is unused: the catalogues are generated)."""
     began = time.perf_counter()
     setup_django()
@@ -614,7 +614,7 @@ def run(*, quick: bool, data_dir: Path) -> dict:
     model_name = backend.name  # a property of the configuration: the model is not loaded
     default_ef = int(shopai_settings.HNSW_EF_SEARCH)
     search_k = int(shopai_settings.SEARCH_MAX_K)
-    sizes = [20_000] if quick else [20_000, 100_000]
+    sizes = sizes or ([20_000] if quick else [20_000, 100_000])
     server = server_settings()
     measured = [
         run_size(n, quick=quick, model_name=model_name, default_ef=default_ef, search_k=search_k) for n in sizes
@@ -663,9 +663,15 @@ def main(argv: list[str] | None = None) -> int:
         help="maintenance_work_mem for the HNSW build, e.g. 512MB (default: the server's, as a migration gets).",
     )
     parser.add_argument("--out", type=Path, help="Result JSON (default bench/results/vector_search[_quick].json).")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        help="Catalogue sizes instead of the mode's, e.g. --sizes 1000000 (docs/operations.md).",
+    )
     args = parser.parse_args(argv)
     MAINTENANCE_WORK_MEM = args.maintenance_work_mem
-    result = run(quick=not args.full, data_dir=args.data_dir)
+    result = run(quick=not args.full, data_dir=args.data_dir, sizes=args.sizes)
     out = args.out or RESULTS / f"vector_search{'' if args.full else '_quick'}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
