@@ -86,7 +86,9 @@ def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
     draft = GeneratedCopy.objects.get()
     assert draft.text.strip() and draft.completion_tokens > 0 and "SmolLM2" in draft.model_name
 
-    page.reload()
+    # The job page refreshes itself every 3 s while the job runs; wait for the page that no longer
+    # does (a reload of our own could collide with one of its refreshes).
+    expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0, timeout=30_000)
     page.get_by_role("link", name=re.compile("description of product")).click()
     expect(page.locator(".field-guard")).to_contain_text(re.compile("grounded|flag"))
     marked = any(flag["phrase"] and flag["phrase"] in draft.text for flag in draft.flags)
