@@ -293,6 +293,8 @@ class ProductAdapter:
             if field is None:
                 errors["category"] = "This shop's products cannot be filtered by category."
             else:
+                if isinstance(category, models.Model):  # a category object, from code rather than a URL
+                    category = category.pk
                 target = field.related_model._meta.pk if field.is_relation and field.related_model else field
                 try:
                     value = target.to_python(category)

@@ -165,3 +165,16 @@ def test_openapi_schema_is_valid_and_documents_every_shopai_endpoint(client):
     paths = client.get(reverse("schema"), HTTP_ACCEPT="application/json").json()["paths"]
     for path in ("/api/shopai/events", "/api/shopai/recommendations", "/api/shopai/products/{product_id}/similar"):
         assert path in paths
+
+
+def test_code_may_filter_by_a_category_object_as_the_api_filters_by_its_id(make_product):
+    from shopai.adapters import filter_products, get_product_adapter
+
+    tent = make_product(name="Tent", description="A tent.", category="Outdoor/Tents")
+    make_product(name="Pan", description="A pan.", category="Home/Kitchen")
+    products = get_product_adapter().get_searchable_queryset()
+
+    by_object = filter_products(products, category=tent.category)
+    by_id = filter_products(products, category=str(tent.category.pk))
+
+    assert list(by_object) == list(by_id) == [tent]
