@@ -351,7 +351,11 @@ def summarise(seconds: list[float]) -> dict[str, float]:
 def get_json(url: str, opener: urllib.request.OpenerDirector | None = None) -> dict:
     """One GET (with a shopper's cookies when ``opener`` has them); latency covers connect, request, the
     whole response and JSON decoding."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    return timed_json(urllib.request.Request(url, headers={"Accept": "application/json"}), opener)
+
+
+def timed_json(request: urllib.request.Request, opener: urllib.request.OpenerDirector | None = None) -> dict:
+    """Send ``request`` and read its JSON answer: {"seconds", "status", "payload"}; errors are results too."""
     started = time.perf_counter()
     try:
         with (opener.open if opener else urllib.request.urlopen)(request, timeout=REQUEST_TIMEOUT) as response:

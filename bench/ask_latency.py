@@ -38,7 +38,6 @@ from _harness import (
     RAISED_RATES,
     RECOMMENDATIONS_K,
     RECOMMENDATIONS_PATH,
-    REQUEST_TIMEOUT,
     SEARCH_K,
     SEARCH_PATH,
     SEARCH_QUERIES,
@@ -56,6 +55,7 @@ from _harness import (
     setup_and_run,
     stop_private_redis,
     summarise,
+    timed_json,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,16 +158,7 @@ def ask(base_url: str, question: str) -> dict:
     request = urllib.request.Request(
         base_url + ASK_PATH, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-            payload = json.loads(response.read())
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        payload, status = {"error": exc.read()[:300].decode(errors="replace")}, exc.code
-    except OSError as exc:
-        payload, status = {"error": repr(exc)}, 0
-    return {"seconds": time.perf_counter() - started, "status": status, "payload": payload}
+    return timed_json(request)
 
 
 def signature(payload: dict) -> tuple:

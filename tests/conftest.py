@@ -6,6 +6,7 @@ import pytest
 
 from shopai import backends
 from tests import factories
+from tests.brokers import broker_client
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +36,11 @@ def use_minilm(settings):
 
     settings.SHOPAI = {**settings.SHOPAI, "EMBEDDINGS": MINILM_EMBEDDINGS}
     return backends.get_embedding_backend()
+
+
+@pytest.fixture
+def empty_embedding_queue():
+    """Saving products and FAQs in a transactional test really queues tasks; leave no trace."""
+    broker_client().delete("embeddings")
+    yield
+    broker_client().delete("embeddings")

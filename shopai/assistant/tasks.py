@@ -8,7 +8,7 @@ from celery import shared_task
 
 from shopai.assistant import faqs
 from shopai.assistant import phrasings as faq_phrasings
-from shopai.core.tasks import TRANSIENT, SettingsRetryTask, ShopAITask
+from shopai.core.tasks import GenerationTask, SettingsRetryTask
 from shopai.models import FAQ
 
 
@@ -16,10 +16,6 @@ from shopai.models import FAQ
     base=SettingsRetryTask,
     bind=True,
     name="shopai.tasks.embed_faqs",
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
 )
 def embed_faqs_task(self, faq_ids: list[int]) -> dict:
     """Re-embed these FAQs' phrasings that changed (idempotent)."""
@@ -27,13 +23,10 @@ def embed_faqs_task(self, faq_ids: list[int]) -> dict:
 
 
 @shared_task(
-    base=ShopAITask,
+    base=GenerationTask,
     bind=True,
     name="shopai.tasks.suggest_faq_phrasings",
     time_limit=600,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    max_retries=3,
 )
 def suggest_faq_phrasings_task(self, faq_id: int) -> int:
     """Opt-in: phrasings of one FAQ suggested by the generation backend, for staff to review."""

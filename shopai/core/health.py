@@ -56,6 +56,7 @@ def _timed(check: Callable[[], dict | None]) -> dict:
         detail = check() or {}
         result = {"ok": True, **detail}
     except Exception as exc:  # any failure of a dependency is its report, never the probe's 500
+        logger.warning("Health check %s failed: %s", getattr(check, "__name__", check), exc)
         result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     result["ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result
@@ -117,13 +118,17 @@ SERVING = {
 }
 
 
-def report(*, require_workers: bool = False) -> tuple[int, dict]:
-    """(HTTP status, body): each component's state and how long its check took."""
+def report(*, require_workers: bool = False, details: bool = True) -> tuple[int, dict]:
+    """(HTTP status, body): each component's state and how long its check took. Without ``details``
+    the errors' texts (host names, addresses) are left out: the probe is public; they are logged."""
     components = {name: _timed(check) for name, check in SERVING.items()}
     try:
         workers = _workers()
     except Exception as exc:  # the cache is down: no heartbeat can be read
         workers = {queue: {"ok": False, "error": type(exc).__name__} for queue in worker_queues()}
+    if not details:
+        for part in [*components.values(), *workers.values()]:
+            part.pop("error", None)
     serving = all(component["ok"] for component in components.values())
     working = all(queue["ok"] for queue in workers.values())
     healthy = serving and (working or not require_workers)
@@ -137,5 +142,6 @@ def report(*, require_workers: bool = False) -> tuple[int, dict]:
 
 @never_cache
 def health(request):
-    status, body = report(require_workers=request.GET.get("require") == "workers")
+    staff = bool(getattr(request, "user", None) and request.user.is_staff)
+    status, body = report(require_workers=request.GET.get("require") == "workers", details=staff)
     return JsonResponse(body, status=status)

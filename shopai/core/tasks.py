@@ -25,13 +25,18 @@ class ShopAITask(Task):
     process dies under it (SIGKILL, out of memory), whatever the host's Celery settings say — so a
     killed worker's work is redone by the next one. Tasks are idempotent, so a redelivery is safe.
 
-    Each task names a ``time_limit`` below the broker's visibility timeout (system check
+    Each task has a ``time_limit`` below the broker's visibility timeout (system check
     shopai.W003), or a long task would be delivered to a second worker while it still runs.
+    Transient failures (TRANSIENT) are retried with exponential backoff and jitter.
     """
 
     acks_late = True
     reject_on_worker_lost = True
     time_limit = 900
+    autoretry_for = TRANSIENT
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
 
 
 class SettingsRetryTask(ShopAITask):
@@ -49,6 +54,13 @@ class SettingsRetryTask(ShopAITask):
     @max_retries.setter
     def max_retries(self, value: int | None) -> None:
         self._max_retries = value
+
+
+class GenerationTask(ShopAITask):
+    """A task that calls a language model: longer waits between tries (a busy model server), three tries."""
+
+    retry_backoff = 5
+    max_retries = 3
 
 
 class QueueUnavailable(Exception):

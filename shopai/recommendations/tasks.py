@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.cache import cache
 
-from shopai.core.tasks import TRANSIENT, SettingsRetryTask
+from shopai.core.tasks import SettingsRetryTask
 from shopai.recommendations.profiles import rebuild_profile
 
 
@@ -14,8 +14,6 @@ from shopai.recommendations.profiles import rebuild_profile
     bind=True,
     name="shopai.tasks.update_profile",
     time_limit=300,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
 )
 def update_profile_task(self, user_id: int) -> int:
     """Rebuild one shopper's interest vector (debounced by recommendations.events)."""

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from shopai.core.tasks import TRANSIENT, SettingsRetryTask
+from shopai.core.tasks import SettingsRetryTask
 from shopai.search import embeddings
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,6 @@ class EmbeddingTask(SettingsRetryTask):
     base=EmbeddingTask,
     bind=True,
     name="shopai.tasks.embed_products",
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
 )
 def embed_products_task(self, product_pks: list[str], force: bool = False) -> dict:
     """Re-embed these products if their text changed, or always with ``force`` (idempotent)."""

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from shopai.core.tasks import TRANSIENT, ShopAITask
+from shopai.core.tasks import TRANSIENT, GenerationTask
 from shopai.models import GenerationJob, Segment
 from shopai.studio.copy import run_job
 from shopai.studio.segments import write_campaign
@@ -16,16 +16,12 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    base=ShopAITask,
+    base=GenerationTask,
     bind=True,
     name="shopai.tasks.generate_copy",
     # A whole job (up to COPY["MAX_PRODUCTS_PER_JOB"] products) in one task, below the broker's
     # default visibility timeout (3600 s); a job cut off here carries on in the next run.
     time_limit=3000,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=3,
 )
 def generate_copy_task(self, job_id: int) -> dict:
     """Drafts for a copy job (generation queue); a retry continues where the last try stopped.
@@ -58,13 +54,10 @@ def _fail(job_id: int, reason: str) -> None:
 
 
 @shared_task(
-    base=ShopAITask,
+    base=GenerationTask,
     bind=True,
     name="shopai.tasks.write_campaign",
     time_limit=600,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    max_retries=3,
 )
 def write_campaign_task(self, segment_id: int, tone: str = "friendly", language: str = "en") -> int:
     """Campaign copy for one segment (generation queue); returns the campaign's id."""

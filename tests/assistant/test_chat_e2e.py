@@ -22,7 +22,6 @@ from shopai.assistant.faqs import assistant_backend, embed_faqs  # noqa: E402
 from shopai.assistant.intents import get_intent_classifier  # noqa: E402
 from shopai.conf import shopai_settings  # noqa: E402
 from shopai.models import FAQ, Exchange  # noqa: E402
-from tests.brokers import broker_client  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -36,15 +35,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path("/tmp/chat_widget.png")
 TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def empty_embedding_queue():
-    """Saving products and FAQs in a transactional test really queues tasks; leave no trace."""
-    queue = shopai_settings.QUEUES["embeddings"]
-    broker_client().delete(queue)
-    yield
-    broker_client().delete(queue)
 
 
 @pytest.fixture

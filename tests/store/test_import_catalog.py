@@ -195,13 +195,6 @@ def test_a_file_that_is_not_utf8_is_refused_and_nothing_is_half_imported(tmp_pat
     assert not Product.objects.exists()
 
 
-@pytest.fixture
-def empty_embedding_queue():
-    broker_client().delete("embeddings")
-    yield
-    broker_client().delete("embeddings")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_one_import_is_queued_for_embedding_as_one_batch_and_a_rerun_queues_nothing(tmp_path, empty_embedding_queue):
     text = (

@@ -150,13 +150,6 @@ def test_product_changelist_shows_which_products_are_in_the_search_index(admin_c
     assert ">pending<" in row_of(page, "LAMP-NEW")
 
 
-@pytest.fixture
-def empty_embedding_queue():
-    broker_client().delete("embeddings")
-    yield
-    broker_client().delete("embeddings")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_re_embed_action_queues_the_selected_products_and_says_so(admin_client, make_product, empty_embedding_queue):
     chosen = [make_product(name="Lamp A"), make_product(name="Lamp B")]
