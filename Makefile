@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # llama-cpp-python builds from source; a native build crashed here with "Illegal instruction".
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: demo oscar-demo test bench lint services-stop clean-data
+.PHONY: demo oscar-demo test bench lint messages services-stop clean-data
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"'
@@ -33,6 +33,15 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+
+# Translations (docs/languages.md): collect new texts into the .po files, then compile the .mo files that
+# are committed with them. Needs GNU gettext (xgettext, msgmerge, msgfmt): apt install gettext / brew install gettext.
+MESSAGE_IGNORE := -i .venv -i .data -i examples -i bench -i eval -i docs -i tests
+messages: $(STAMP)
+	cd shopai && ../$(VENV)/bin/python ../manage.py makemessages -l zh_Hans --no-obsolete --add-location file
+	cd shopai && ../$(VENV)/bin/python ../manage.py makemessages -d djangojs -l zh_Hans --no-obsolete --add-location file
+	$(VENV)/bin/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file -i "shopai/*.*" $(MESSAGE_IGNORE)
+	$(VENV)/bin/python manage.py compilemessages -l zh_Hans $(MESSAGE_IGNORE)
 
 services-stop: $(STAMP)
 	$(VENV)/bin/python -m config.embedded stop

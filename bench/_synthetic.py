@@ -184,7 +184,6 @@ def stats(vectors: np.ndarray, queries: np.ndarray, *, seed: int = 0) -> dict[st
 
 DATABASE = "shopai_bench_vec"  # vector_search's and keyword_search's, on the embedded server
 SEED = 20240601  # vector_search's catalogues and queries (SEED + n ...); every loaded catalogue's prices and stock
-HNSW_INDEX = "shopai_product_emb_hnsw"
 COPY_COLUMNS = [
     ("content_type_id", "int4"),
     ("object_pk", "varchar"),
@@ -214,14 +213,11 @@ def setup_django() -> None:
         raise SystemExit(f"Settings chose database {connection.settings_dict['NAME']!r}, not {DATABASE!r}.")
 
 
-def migration_index():
-    """The product HNSW index as the migrations leave it (m, ef_construction, opclass)."""
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
+def hnsw_index(model_name: str) -> str:
+    """The product HNSW index shopai builds for this model (shopai.core.vector_spaces)."""
+    from shopai.core.vector_spaces import index_name
 
-    state = MigrationLoader(connection, ignore_no_migrations=True).project_state()
-    indexes = state.models["shopai", "productembedding"].options["indexes"]
-    return next(index for index in indexes if index.name == HNSW_INDEX)
+    return index_name("product", model_name)
 
 
 def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_mem: str | None = None) -> dict:
@@ -231,7 +227,7 @@ def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_me
     """
     import psycopg
     from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
     from pgvector.psycopg import register_vector
 
@@ -243,7 +239,8 @@ def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_me
     with connection.cursor() as cursor:
         # Our own database: the catalogue and everything that points at it goes.
         cursor.execute("TRUNCATE shopai_productembedding, store_product, store_category RESTART IDENTITY CASCADE")
-        cursor.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
+        cursor.execute(f"DROP INDEX IF EXISTS {hnsw_index(model_name)}")
+        cursor.execute("DELETE FROM shopai_embeddingspace")
 
     started = time.perf_counter()
     root = Category.objects.create(name="Synthetic", slug="synthetic")
@@ -293,7 +290,12 @@ def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_me
         cursor.execute(f"ANALYZE {table}")
         cursor.execute("ANALYZE store_product")
 
-    index = migration_index()
+    from shopai.core import vector_spaces
+    from shopai.models import EmbeddingSpace
+    from shopai.models.vectors import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    dimensions = len(catalogue.vectors[0])
+    EmbeddingSpace.objects.create(model_name=model_name, dimensions=dimensions, completed_at=now)
     notices: list[str] = []
     connection.ensure_connection()
     raw_connection = connection.connection
@@ -302,18 +304,21 @@ def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_me
         notices.append(diagnostic.message_primary or "")
 
     raw_connection.add_notice_handler(on_notice)
-    with connection.schema_editor() as editor:
-        create_sql = str(index.create_sql(ProductEmbedding, editor))
     with connection.cursor() as cursor:
         if maintenance_work_mem:
             cursor.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
         cursor.execute("SHOW maintenance_work_mem")
         build_memory = cursor.fetchone()[0]
         started = time.perf_counter()
-        cursor.execute(create_sql)
+        # As shopai builds it (plain CREATE INDEX, as in a transaction: the CONCURRENTLY build of a live
+        # shop reads the table twice).
+        with transaction.atomic():
+            vector_spaces.ensure_indexes(model_name, dimensions)
         timings["index_build_seconds"] = time.perf_counter() - started
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [hnsw_index(model_name)])
+        create_sql = cursor.fetchone()[0]
         cursor.execute("RESET maintenance_work_mem")
-        cursor.execute("SELECT pg_relation_size(%s), pg_relation_size(%s)", [HNSW_INDEX, table])
+        cursor.execute("SELECT pg_relation_size(%s), pg_relation_size(%s)", [hnsw_index(model_name), table])
         index_bytes, table_bytes = cursor.fetchone()
         cursor.execute(f"SELECT pg_total_relation_size('{table}')")
         total_bytes = cursor.fetchone()[0]
@@ -323,7 +328,7 @@ def load_catalogue(catalogue: Catalogue, model_name: str, *, maintenance_work_me
         "categories": categories,
         "timings": {key: round(value, 2) for key, value in timings.items()},
         "index_sql": create_sql,
-        "index_parameters": {"m": index.m, "ef_construction": index.ef_construction, "opclasses": index.opclasses},
+        "index_parameters": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "opclasses": ["vector_cosine_ops"]},
         "build_maintenance_work_mem": build_memory,
         "build_notices": notices,
         "index_bytes": index_bytes,

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from .conf import shopai_settings
 
@@ -279,19 +280,19 @@ class ProductAdapter:
         """The filters as database values; ProductFilterError names each one that cannot apply."""
         errors, cleaned = {}, {"in_stock": bool(in_stock)}
         if in_stock and self.filter_lookup("stock") is None:
-            errors["in_stock"] = "This shop's products cannot be filtered by stock."
+            errors["in_stock"] = gettext("This shop's products cannot be filtered by stock.")
         for name, value in (("min_price", min_price), ("max_price", max_price)):
             if value is None:
                 continue
             if self.filter_lookup("price") is None:
-                errors[name] = "This shop's products cannot be filtered by price."
+                errors[name] = gettext("This shop's products cannot be filtered by price.")
             else:
                 cleaned[name] = value
         if category not in (None, ""):
             lookup = self.filter_lookup("category")
             field = orm_field(self.model, lookup) if lookup else None
             if field is None:
-                errors["category"] = "This shop's products cannot be filtered by category."
+                errors["category"] = gettext("This shop's products cannot be filtered by category.")
             else:
                 if isinstance(category, models.Model):  # a category object, from code rather than a URL
                     category = category.pk
@@ -301,7 +302,9 @@ class ProductAdapter:
                     target.run_validators(value)  # an id beyond the column's range is no id either
                     cleaned["category"] = value
                 except ValidationError:
-                    errors["category"] = f"{category!r} is not a category id of this shop."
+                    errors["category"] = gettext("%(category)r is not a category id of this shop.") % {
+                        "category": category
+                    }
         if errors:
             raise ProductFilterError(errors)
         return cleaned

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from celery import current_app
+from django.contrib.contenttypes.models import ContentType
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.utils import DatabaseError
 
 from shopai.adapters import get_order_adapter, get_product_adapter, get_product_model, orm_field
-from shopai.backends import EXTRAS, backend_class
+from shopai.backends import EXTRAS, backend_class, get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.models import EMBEDDING_DIMENSIONS
+from shopai.core.chinese_words import SEGMENTERS
+from shopai.models import EMBEDDING_DIMENSIONS, EmbeddingSpace
 from shopai.recommendations.tuned_settings import TUNABLE, override_errors
+from shopai.search.embeddings import outdated_keywords
 from shopai.search.hybrid import FUSIONS
+
+MAX_INDEXED_DIMENSIONS = 2000  # pgvector's limit for an HNSW index on vector
 
 
 def _path_problem(model, path: str, *, text: bool) -> str | None:
@@ -145,13 +150,12 @@ def check_embedding_backends(app_configs=None, **kwargs):
             errors.append(checks.Error(str(exc), id="shopai.E002"))
             continue
         dims = int(config.get("dimensions", getattr(cls, "default_dimensions", EMBEDDING_DIMENSIONS)))
-        if dims != EMBEDDING_DIMENSIONS:
+        if not 0 < dims <= MAX_INDEXED_DIMENSIONS:
             errors.append(
                 checks.Error(
-                    f"Embedding backend {alias!r} produces {dims}-d vectors "
-                    f"but shopai stores {EMBEDDING_DIMENSIONS}-d.",
-                    hint="Pick a 384-d model (all-MiniLM-L6-v2, multilingual-e5-small) or change "
-                    "shopai.models.EMBEDDING_DIMENSIONS with a migration.",
+                    f"Embedding backend {alias!r} produces {dims}-d vectors; pgvector's HNSW index takes "
+                    f"1 to {MAX_INDEXED_DIMENSIONS} dimensions.",
+                    hint='Pick a model of at most 2,000 dimensions, or set CONFIG "dimensions" to what it gives.',
                     id="shopai.E003",
                 )
             )
@@ -187,6 +191,32 @@ def check_backend_packages(app_configs=None, **kwargs):
     return warnings
 
 
+@checks.register()
+def check_generation_languages(app_configs=None, **kwargs):
+    """Every language in GENERATION_BY_LANGUAGE names a configured GENERATION alias, before a job meets it."""
+    routes = shopai_settings.GENERATION_BY_LANGUAGE
+    aliases = shopai_settings.GENERATION
+    hint = f'Name an alias of SHOPAI["GENERATION"] ({", ".join(map(repr, aliases))}), or add the alias there.'
+    if not isinstance(routes, dict):
+        return [
+            checks.Error(
+                f'SHOPAI["GENERATION_BY_LANGUAGE"] must be a dict of language -> alias, got {routes!r}.',
+                hint='Example: {"zh": "chinese"}.',
+                id="shopai.E011",
+            )
+        ]
+    return [
+        checks.Error(
+            f'SHOPAI["GENERATION_BY_LANGUAGE"][{language!r}] = {alias!r} is no alias of SHOPAI["GENERATION"]: '
+            f"copy and campaigns in that language would fail.",
+            hint=hint,
+            id="shopai.E011",
+        )
+        for language, alias in routes.items()
+        if not isinstance(alias, str) or alias not in aliases
+    ]
+
+
 E007 = "shopai.E007"
 
 
@@ -196,6 +226,8 @@ def check_search_settings(app_configs=None, **kwargs):
     problems = []
     if search.get("FUSION") not in FUSIONS:
         problems.append(f"FUSION is {search.get('FUSION')!r}, not one of {', '.join(FUSIONS)}")
+    if search.get("CHINESE_SEGMENTER") not in SEGMENTERS:
+        problems.append(f"CHINESE_SEGMENTER is {search.get('CHINESE_SEGMENTER')!r}, not one of {', '.join(SEGMENTERS)}")
     numbers = {name: search.get(name) for name in ("KEYWORD_WEIGHT", "BM25_K1", "BM25_B", "PHRASE_BOOST", "RRF_K")}
     for name, value in numbers.items():
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -250,6 +282,7 @@ def check_database(app_configs=None, databases=None, **kwargs):
             errors.append(checks.Error(f"Could not query database {alias!r}: {exc}", id="shopai.E005"))
             continue
         errors += _check_text_search_config(connection, alias)
+        errors += _check_embedding_spaces(alias)
         if row is None:
             errors.append(
                 checks.Error(
@@ -260,6 +293,77 @@ def check_database(app_configs=None, databases=None, **kwargs):
                 )
             )
     return errors
+
+
+def _check_embedding_spaces(alias: str) -> list:
+    """Stored vectors against the configured models: a width that changed under the same name, and a
+    default model with no complete index while another model's is complete (switched without reindex)."""
+    try:
+        with transaction.atomic(using=alias):
+            spaces = {space.model_name: space for space in EmbeddingSpace.objects.using(alias)}
+    except DatabaseError:
+        return []  # not migrated yet: `migrate` comes first
+    problems = []
+    named: dict[str, str] = {}
+    for backend_alias in shopai_settings.EMBEDDINGS:
+        try:
+            cls, config = backend_class("EMBEDDINGS", backend_alias)
+            backend = cls(alias=backend_alias, config=config)
+        except Exception:
+            continue  # reported by check_embedding_backends
+        named[backend_alias] = backend.name
+        space = spaces.get(backend.name)
+        if space and space.dimensions != backend.dimensions:
+            problems.append(
+                checks.Error(
+                    f"Embedding model {backend.name!r} (alias {backend_alias!r}) is stored at {space.dimensions}-d "
+                    f"but is configured for {backend.dimensions}-d.",
+                    hint='Give the backend a new CONFIG "name" and run `manage.py shopai_reindex`, or set '
+                    '"dimensions" to what the model gives.',
+                    id="shopai.E012",
+                )
+            )
+    default = named.get("default")
+    fallbacks = [named[a] for a in shopai_settings.SEARCH.get("FALLBACK_EMBEDDINGS") or [] if a in named]
+    complete = {name for name, space in spaces.items() if space.completed_at}
+    if default and default not in complete and complete and not complete & set(fallbacks):
+        problems.append(
+            checks.Warning(
+                f"The default embedding model {default!r} has not embedded every product yet, and search has no "
+                f"complete model to fall back on: products without its vectors are found by keywords only. "
+                f"Complete: {', '.join(sorted(complete))}.",
+                hint="Run `manage.py shopai_reindex`; to keep search on the old model meanwhile, configure it as "
+                'SHOPAI["EMBEDDINGS"]["previous"] (SEARCH["FALLBACK_EMBEDDINGS"]).',
+                id="shopai.W005",
+            )
+        )
+    return problems
+
+
+@checks.register(checks.Tags.database)
+def check_keyword_format(app_configs=None, databases=None, **kwargs):
+    """Keyword indexes written before Chinese was cut the current way (SEARCH["CHINESE_SEGMENTER"]),
+    e.g. the character pairs of earlier releases; ``migrate`` runs this check after an upgrade."""
+    if DEFAULT_DB_ALIAS not in (databases or []):
+        return []
+    try:
+        content_type = ContentType.objects.get_for_model(get_product_model(), for_concrete_model=False)
+        with transaction.atomic():  # a savepoint: before migrate the table may not exist
+            outdated = outdated_keywords(content_type=content_type, model_name=get_embedding_backend().name).count()
+    except (DatabaseError, ImproperlyConfigured):
+        return []
+    if not outdated:
+        return []
+    return [
+        checks.Warning(
+            f"{outdated} products' keyword indexes were written with another Chinese segmentation than "
+            f'SHOPAI["SEARCH"]["CHINESE_SEGMENTER"] = {shopai_settings.SEARCH.get("CHINESE_SEGMENTER")!r} '
+            "(or none): keyword search finds them less well until they are rewritten.",
+            hint=f"python manage.py shopai_reindex --keywords rewrites them now, without a model call; "
+            f"otherwise the periodic sweep rewrites up to SWEEP_LIMIT ({shopai_settings.SWEEP_LIMIT}) a run.",
+            id="shopai.W004",
+        )
+    ]
 
 
 def _check_text_search_config(connection, alias: str) -> list:

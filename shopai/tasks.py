@@ -11,7 +11,7 @@ from celery import shared_task
 from shopai.assistant import faqs
 from shopai.assistant.tasks import embed_faqs_task, suggest_faq_phrasings_task
 from shopai.core.tasks import ShopAITask
-from shopai.recommendations.tasks import update_profile_task
+from shopai.recommendations.tasks import rebuild_profiles_task, update_profile_task
 from shopai.search import embeddings
 from shopai.search.tasks import EmbeddingTask, embed_products_task
 from shopai.studio.tasks import generate_copy_task, write_campaign_task
@@ -21,6 +21,7 @@ __all__ = [
     "embed_faqs_task",
     "embed_products_task",
     "generate_copy_task",
+    "rebuild_profiles_task",
     "suggest_faq_phrasings_task",
     "sweep_stale_embeddings",
     "update_profile_task",

@@ -1,6 +1,7 @@
 """shopai's storefront pages; the host mounts them, e.g. at /shopai/."""
 
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from shopai.core import health
 from shopai.search import views
@@ -10,4 +11,6 @@ app_name = "shopai"
 urlpatterns = [
     path("search/", views.search, name="search"),
     path("health/", health.health, name="health"),
+    # The chat widget's texts in the request's language (the {% shopai_chat %} tag loads it).
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["shopai"]), name="jsi18n"),
 ]

@@ -56,21 +56,52 @@ def test_backend_that_cannot_be_imported_is_E002(settings):
     assert "NoSuchBackend" in errors[0].msg
 
 
-def test_backend_with_other_dimensions_is_E003(settings):
+def test_a_768_d_model_is_accepted_and_one_too_wide_to_index_is_E003(settings):
+    def configure(dimensions):
+        settings.SHOPAI = {
+            **settings.SHOPAI,
+            "EMBEDDINGS": {
+                "default": {
+                    "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
+                    "CONFIG": {"model": "intfloat/e5-base", "dimensions": dimensions},
+                }
+            },
+        }
+
+    configure(768)
+    assert ids(check_embedding_backends()) == []
+
+    configure(3072)
+    errors = check_embedding_backends()
+    assert ids(errors) == ["shopai.E003"]
+    assert "3072" in errors[0].msg and "2000" in errors[0].msg
+
+
+@pytest.mark.django_db
+def test_a_model_stored_at_another_width_is_E012_and_a_switch_without_fallback_is_W005(settings, make_product):
+    from shopai.checks import _check_embedding_spaces
+    from shopai.search import embeddings
+
+    fake = "shopai.backends.embeddings.FakeEmbeddingBackend"
+    embeddings.reindex_products()  # nothing yet
+    embeddings.embed_products(product_pks=[make_product(name="Storm shell").pk])
+    embeddings.reindex_products()  # complete: fake-hashing, 384-d
     settings.SHOPAI = {
         **settings.SHOPAI,
-        "EMBEDDINGS": {
-            "default": {
-                "CLASS": "shopai.backends.embeddings.SentenceTransformerBackend",
-                "CONFIG": {"model": "intfloat/e5-base", "dimensions": 768},
-            }
-        },
+        "EMBEDDINGS": {"default": {"CLASS": fake, "CONFIG": {"name": "fake-hashing", "dimensions": 512}}},
     }
+    errors = _check_embedding_spaces("default")
+    assert ids(errors) == ["shopai.E012"] and "384" in errors[0].msg and "512" in errors[0].msg
 
-    errors = check_embedding_backends()
+    settings.SHOPAI = {**settings.SHOPAI, "EMBEDDINGS": {"default": {"CLASS": fake, "CONFIG": {"name": "new"}}}}
+    embeddings.embed_products(product_pks=[make_product(name="Trail shoe").pk])  # one of two products
+    assert ids(_check_embedding_spaces("default")) == ["shopai.W005"]
 
-    assert ids(errors) == ["shopai.E003"]
-    assert "768" in errors[0].msg and "384" in errors[0].msg
+    settings.SHOPAI = {
+        **settings.SHOPAI,
+        "EMBEDDINGS": {"default": {"CLASS": fake, "CONFIG": {"name": "new"}}, "previous": {"CLASS": fake}},
+    }
+    assert _check_embedding_spaces("default") == []  # search serves the old model meanwhile
 
 
 def test_pgvector_is_really_installed_in_the_database(db):

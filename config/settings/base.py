@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (the language may be kept there), before CommonMiddleware (which may redirect).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,6 +109,9 @@ LOGIN_REDIRECT_URL = "store:home"
 LOGOUT_REDIRECT_URL = "store:home"
 
 LANGUAGE_CODE = "en-us"
+# The page's language follows the shopper: the language switch (a cookie), else Accept-Language.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the demo's own catalogue; shopai ships its own in shopai/locale
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

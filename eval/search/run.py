@@ -1,7 +1,7 @@
 """Search relevance on public catalogues nobody here wrote, through shopai's search API.
 
     .venv/bin/python eval/search/run.py --data ../shared/data [--split dev|test] [--sets magento,dummyjson]
-        [--grid] [--json PATH]
+        [--grid] [--json PATH] [--database NAME] [--embeddings CONFIG]
 
 For each set it empties the benchmark database (``shopai_bench`` on the embedded server, with a
 private Redis: nobody's shop or tests are touched), imports the catalogue (eval/search/catalogues.py)
@@ -108,6 +108,20 @@ def write_unjudged(name: str, out: Path, variants: list[dict], shipped: dict) ->
     print(f"[{name}] {len(unjudged)} unjudged pairs in the top 10 of {len(variants)} variants", flush=True)
 
 
+def _embedding_config(value: str | None) -> dict | None:
+    """--embeddings: inline JSON or a .json file, checked to be one EMBEDDINGS entry."""
+    if not value:
+        return None
+    text = Path(value).read_text(encoding="utf-8") if value.endswith(".json") else value
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--embeddings is not JSON: {exc}") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("CLASS"), str):
+        raise SystemExit('--embeddings needs {"CLASS": "dotted.path.Backend", "CONFIG": {...}}')
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
@@ -115,6 +129,17 @@ def main() -> None:
     parser.add_argument("--sets", default="magento,dummyjson,litemall")
     parser.add_argument("--grid", action="store_true", help="score SEARCH settings variants instead")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="database on the embedded server, emptied for each set (default: the benchmarks' shopai_bench)",
+    )
+    parser.add_argument(
+        "--embeddings",
+        default=None,
+        help="the embedding backend to search with instead of shopai's default: a JSON object like an EMBEDDINGS "
+        'entry, {"CLASS": ..., "CONFIG": {...}}, or the path of a .json file holding one',
+    )
     parser.add_argument(
         "--pool",
         type=Path,
@@ -128,7 +153,8 @@ def main() -> None:
     import _harness as bench
 
     redis_dir = Path(tempfile.mkdtemp(prefix="shopai-searcheval-"))
-    bench.setup_django(redis_dir)
+    embedding = _embedding_config(args.embeddings)
+    bench.setup_django(redis_dir, **({"database": args.database} if args.database else {}))
     try:
         from django.conf import settings
         from django.core.management import call_command
@@ -139,7 +165,8 @@ def main() -> None:
         call_command("migrate", interactive=False, verbosity=0)
         # shopai's shipped defaults: its default embedding model and SEARCH settings.
         shipped = {key: value for key, value in settings.SHOPAI.items() if key != "SEARCH"}
-        shipped["EMBEDDINGS"] = {**settings.SHOPAI.get("EMBEDDINGS", {}), "default": DEFAULTS["EMBEDDINGS"]["default"]}
+        default = embedding or DEFAULTS["EMBEDDINGS"]["default"]
+        shipped["EMBEDDINGS"] = {**settings.SHOPAI.get("EMBEDDINGS", {}), "default": default}
         override_settings(SHOPAI=shipped).enable()
         report: dict = {"split": args.split, "sets": {}}
         for name in args.sets.split(","):

@@ -1,5 +1,6 @@
 """Errors as JSON with one sentence a person can act on, plus per-field details."""
 
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,7 +22,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"error": first_error_message(exc.detail), "fields": exc.detail}
     elif isinstance(exc, exceptions.Throttled):
-        response.data = {"error": f"Too many requests; try again in {exc.wait or 1:.0f} seconds."}
+        wait = f"{exc.wait or 1:.0f}"
+        response.data = {"error": gettext("Too many requests; try again in %(wait)s seconds.") % {"wait": wait}}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"error": str(response.data["detail"])}
     return response

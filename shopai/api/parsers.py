@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
@@ -14,7 +15,7 @@ MAX_BODY_BYTES = 64 * 1024  # a question, an event or a copy request is a few hu
 
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."
+    default_detail = gettext_lazy("The request body is larger than 64 KB.")
     default_code = "body_too_large"
 
 
@@ -29,6 +30,6 @@ class BoundedJSONParser(JSONParser):
         try:
             return json.loads(raw.decode(encoding))
         except RecursionError as exc:
-            raise ParseError("The JSON is nested too deeply.") from exc
+            raise ParseError(gettext("The JSON is nested too deeply.")) from exc
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(gettext("JSON parse error - %(error)s") % {"error": exc}) from exc

@@ -3,6 +3,7 @@
 Each feature's own request and response shapes live in its ``serializers`` module.
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -12,7 +13,7 @@ from shopai.adapters import ProductFilterError, get_product_adapter
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers, lists and objects instead of turning them into text."""
 
-    default_error_messages = {"not_a_string": "must be text (a JSON string)."}
+    default_error_messages = {"not_a_string": _("must be text (a JSON string).")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

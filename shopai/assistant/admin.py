@@ -6,7 +6,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from shopai.assistant import faqs, unanswered
 from shopai.assistant import phrasings as faq_phrasings
@@ -22,7 +23,7 @@ class FAQAdmin(admin.ModelAdmin):
     readonly_fields = ("suggested_phrasings", "created_at", "updated_at")
     exclude = ("suggested_alternatives", "suggested_for")
 
-    @admin.display(description="suggested phrasings (not used until accepted)")
+    @admin.display(description=_("suggested phrasings (not used until accepted)"))
     def suggested_phrasings(self, obj):
         if not obj.suggested_alternatives:
             return "–"
@@ -30,31 +31,31 @@ class FAQAdmin(admin.ModelAdmin):
             "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((t,) for t in obj.suggested_alternatives))
         )
 
-    @admin.action(description="Accept the suggested phrasings of selected FAQs", permissions=["change"])
+    @admin.action(description=_("Accept the suggested phrasings of selected FAQs"), permissions=["change"])
     def accept_phrasings(self, request, queryset):
         added = sum(faq_phrasings.accept(faq) for faq in queryset.exclude(suggested_alternatives=[]))
         self.message_user(request, ngettext("%d phrasing accepted.", "%d phrasings accepted.", added) % added)
 
-    @admin.action(description="Discard the suggested phrasings of selected FAQs", permissions=["change"])
+    @admin.action(description=_("Discard the suggested phrasings of selected FAQs"), permissions=["change"])
     def discard_phrasings(self, request, queryset):
         dropped = sum(faq_phrasings.discard(faq) for faq in queryset.exclude(suggested_alternatives=[]))
         self.message_user(request, ngettext("%d phrasing discarded.", "%d phrasings discarded.", dropped) % dropped)
 
-    @admin.display(description="times used")
+    @admin.display(description=_("times used"))
     def answered_count(self, obj):
         return obj.exchanges.count()
 
-    @admin.action(description="Publish selected FAQs", permissions=["change"])
+    @admin.action(description=_("Publish selected FAQs"), permissions=["change"])
     def publish(self, request, queryset):
         count = queryset.update(is_published=True)
         self.message_user(request, ngettext("%d FAQ published.", "%d FAQs published.", count) % count)
 
-    @admin.action(description="Unpublish selected FAQs (the assistant stops using them)", permissions=["change"])
+    @admin.action(description=_("Unpublish selected FAQs (the assistant stops using them)"), permissions=["change"])
     def unpublish(self, request, queryset):
         count = queryset.update(is_published=False)
         self.message_user(request, ngettext("%d FAQ unpublished.", "%d FAQs unpublished.", count) % count)
 
-    @admin.action(description="Re-embed selected FAQs now", permissions=["change"])
+    @admin.action(description=_("Re-embed selected FAQs now"), permissions=["change"])
     def re_embed(self, request, queryset):
         result = faqs.embed_faqs(faq_ids=list(queryset.values_list("pk", flat=True)), force=True)
         self.message_user(
@@ -65,11 +66,11 @@ class FAQAdmin(admin.ModelAdmin):
 
 
 class HelpfulFilter(admin.SimpleListFilter):
-    title = "feedback"
+    title = _("feedback")
     parameter_name = "feedback"
 
     def lookups(self, request, model_admin):
-        return [("yes", "helpful"), ("no", "not helpful"), ("none", "no feedback")]
+        return [("yes", _("helpful")), ("no", _("not helpful")), ("none", _("no feedback"))]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -97,7 +98,7 @@ class ExchangeAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="confidence", ordering="confidence")
+    @admin.display(description=_("confidence"), ordering="confidence")
     def confidence_pct(self, obj):
         return f"{obj.confidence:.0%}"
 
@@ -110,7 +111,8 @@ class ExchangeAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         url = reverse("admin:shopai_exchange_unanswered")
         self.message_user(
-            request, format_html('See <a href="{}">unanswered questions, grouped</a> to find gaps in your FAQs.', url)
+            request,
+            format_html(gettext('See <a href="{}">unanswered questions, grouped</a> to find gaps in your FAQs.'), url),
         )
         return super().changelist_view(request, extra_context)
 
@@ -127,13 +129,15 @@ class ExchangeAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect("admin:shopai_exchange_unanswered")
             self.message_user(
-                request, "Draft FAQ created (unpublished): write the answer, then publish it.", messages.SUCCESS
+                request,
+                gettext("Draft FAQ created (unpublished): write the answer, then publish it."),
+                messages.SUCCESS,
             )
             return redirect("admin:shopai_faq_change", faq.pk)
         groups = unanswered.group_unanswered_questions()
         context = {
             **self.admin_site.each_context(request),
-            "title": "Unanswered questions",
+            "title": gettext("Unanswered questions"),
             "groups": groups,
             "opts": self.model._meta,
         }

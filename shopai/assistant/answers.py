@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from shopai.adapters import get_order_adapter
 from shopai.assistant import products_qa
@@ -34,50 +35,47 @@ ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\
 LONE_NUMBER = re.compile(r"(?<![\d.])(\d{3,12})(?![\d.])")
 # Intents answered elsewhere than the FAQ: a person, the shopper's orders, a product's own text.
 ROUTES = ("human_agent", "order_status", "product_question")
-# Intents with a next step on the shopper's orders page: (phrase, link label).
+# Intents with a next step on the shopper's orders page: (phrase, ASSISTANT["LINKS"] page).
 NEXT_STEPS = {"cancel_order": ("cancel_next", "orders"), "return_refund": ("returns_next", "returns")}
 
+# The replies' fixed phrases, in English; shopai/locale holds their translations. A reply is in the
+# language of the question, whatever the page's: a shopper who asks in Chinese on an English page
+# reads Chinese (the FAQ answer and the product text quoted next to them are in that language too).
 PHRASES = {
-    "en": {
-        "sorry": "I'm sorry about the trouble.",
-        "offer_human": "If you'd rather talk to a person, just say so and I'll hand you over.",
-        "handoff": "I've passed your message to our customer service team; a colleague will get back to you.",
-        "not_sure": "I'm not sure I can answer that correctly, so I've passed your question to our team.",
-        "asked_human": "Of course — I'm handing you over to a colleague from our customer service team.",
-        "sign_in": "Please sign in so that I can look up your orders.",
-        "order": "Order {number} is {status}.",
-        "tracking": "Tracking number: {tracking}.",
-        "order_unknown": "I couldn't find order {number} on your account. Please check the number.",
-        "recent": "Your recent orders: {orders}.",
-        "no_orders": "I can't see any orders on your account yet.",
-        "ask_number": "Which order do you mean? Tell me its number, e.g. “order 1234”.",
-        "cancel_next": "You can cancel an order that has not shipped yet from your orders page.",
-        "cancel_shipped": "Order {number} has already shipped, so it can no longer be cancelled; "
-        "you can return it once it arrives.",
-        "returns_next": "You can start a return from your orders page.",
-        "product": "About {name}: {sentence}",
-        "product_unknown": "The description of {name} doesn't say, so I've asked a colleague to check.",
-    },
-    "zh": {
-        "sorry": "很抱歉给您带来不便。",
-        "offer_human": "如果您希望人工客服处理，请告诉我，我会为您转接。",
-        "handoff": "我已将您的问题转给客服团队，同事会尽快与您联系。",
-        "not_sure": "这个问题我没有把握回答准确，已转给我们的客服同事。",
-        "asked_human": "好的，我现在为您转接人工客服。",
-        "sign_in": "请先登录，我才能查询您的订单。",
-        "order": "订单 {number} 的状态：{status}。",
-        "tracking": "物流单号：{tracking}。",
-        "order_unknown": "在您的账户中没有找到订单 {number}，请核对订单号。",
-        "recent": "您最近的订单：{orders}。",
-        "no_orders": "您的账户中还没有订单。",
-        "ask_number": "请问是哪一个订单？请告诉我订单号，例如“订单 1234”。",
-        "cancel_next": "尚未发货的订单可以在“我的订单”页面取消。",
-        "cancel_shipped": "订单 {number} 已发货，无法取消；收到后可以申请退货。",
-        "returns_next": "您可以在“我的订单”页面申请退货。",
-        "product": "关于{name}：{sentence}",
-        "product_unknown": "{name}的商品描述中没有提到这一点，我已请同事帮您确认。",
-    },
+    "sorry": _("I'm sorry about the trouble."),
+    "offer_human": _("If you'd rather talk to a person, just say so and I'll hand you over."),
+    "handoff": _("I've passed your message to our customer service team; a colleague will get back to you."),
+    "not_sure": _("I'm not sure I can answer that correctly, so I've passed your question to our team."),
+    "asked_human": _("Of course — I'm handing you over to a colleague from our customer service team."),
+    "sign_in": _("Please sign in so that I can look up your orders."),
+    "order": _("Order {number} is {status}."),
+    "tracking": _("Tracking number: {tracking}."),
+    "order_unknown": _("I couldn't find order {number} on your account. Please check the number."),
+    "recent": _("Your recent orders: {orders}."),
+    "no_orders": _("I can't see any orders on your account yet."),
+    "ask_number": _("Which order do you mean? Tell me its number, e.g. “order 1234”."),
+    "cancel_next": _("You can cancel an order that has not shipped yet from your orders page."),
+    "cancel_shipped": _(
+        "Order {number} has already shipped, so it can no longer be cancelled; you can return it once it arrives."
+    ),
+    "returns_next": _("You can start a return from your orders page."),
+    "product": _("About {name}: {sentence}"),
+    "product_unknown": _("The description of {name} doesn't say, so I've asked a colleague to check."),
+    # Labels of the links a reply offers (ASSISTANT["LINKS"] names the pages).
+    "link_orders": _("orders"),
+    "link_returns": _("returns"),
+    "link_contact": _("contact"),
+    "link_login": _("sign in"),
+    "link_order": _("order {number}"),
 }
+# detect_language()'s codes as Django language codes, for the catalogue.
+REPLY_LANGUAGES = {"en": "en", "zh": "zh-hans"}
+
+
+def phrases(language: str) -> dict[str, str]:
+    """The fixed phrases in the reply's language (English for a language shopai has no catalogue for)."""
+    with translation.override(REPLY_LANGUAGES.get(language, "en")):
+        return {key: str(text) for key, text in PHRASES.items()}
 
 
 @dataclass
@@ -146,9 +144,9 @@ def confidence_threshold(language: str | None) -> float:
     return float(value)
 
 
-def add_link(result: AssistantReply, label: str, name: str | None = None) -> None:
+def add_link(result: AssistantReply, label: str, name: str) -> None:
     """Offer ASSISTANT["LINKS"][name] under ``label``, unless the shop has no such page."""
-    url = link(name or label)
+    url = link(name)
     if url:
         result.links.append({"label": label, "url": url})
 
@@ -182,7 +180,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     order_number = mentioned_order(text)
     text = redact(text)
     language = detect_language(text)
-    say = PHRASES[language]
+    say = phrases(language)
     backend = assistant_backend()
     vector = backend.embed_query(text)
     classifier = get_intent_classifier(backend)
@@ -253,9 +251,9 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
             body.append(say["not_sure"])
         # A cancellation or a return has a next step of its own, whether or not an FAQ was sure.
         if intent in NEXT_STEPS and (faq_answers or sure >= float(config["ROUTE_MIN_CONFIDENCE"])):
-            phrase, label = NEXT_STEPS[intent]
+            phrase, page = NEXT_STEPS[intent]
             body.append(say[phrase])
-            add_link(result, label)
+            add_link(result, say[f"link_{page}"], page)
 
     if sentiment.score <= config["HANDOFF_SENTIMENT"] and not result.handoff:
         result.handoff, result.handoff_reason = True, "very_negative"
@@ -265,7 +263,7 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     if sentiment.label == "negative":
         body.insert(0, say["sorry"])
     if result.handoff:
-        add_link(result, "contact")
+        add_link(result, say["link_contact"], "contact")
     result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
     _log(result, question=text, user=user, vector=vector)
     return result
@@ -287,7 +285,7 @@ def mentioned_order(text: str) -> str | None:
 def _order_status(result: AssistantReply, number: str | None, user, say: dict[str, str]) -> list[str]:
     result.confidence = result.intent_confidence
     if user is None or not user.is_authenticated:
-        add_link(result, "sign in", "login")
+        add_link(result, say["link_login"], "login")
         return [say["sign_in"]]
     adapter = get_order_adapter()
     if number is not None:
@@ -300,7 +298,7 @@ def _order_status(result: AssistantReply, number: str | None, user, say: dict[st
             if order.tracking:
                 lines.append(say["tracking"].format(tracking=order.tracking))
             if order.url:
-                result.links.append({"label": f"order {order.number}", "url": order.url})
+                result.links.append({"label": say["link_order"].format(number=order.number), "url": order.url})
             return lines
     else:
         lines = []
@@ -310,7 +308,7 @@ def _order_status(result: AssistantReply, number: str | None, user, say: dict[st
         lines += [say["recent"].format(orders=listing)] + ([] if number is not None else [say["ask_number"]])
     else:
         lines.append(say["no_orders"])
-    add_link(result, "orders")
+    add_link(result, say["link_orders"], "orders")
     return lines
 
 
@@ -332,6 +330,7 @@ def _log(result: AssistantReply, *, question: str, user, vector: np.ndarray) -> 
         handoff_reason=result.handoff_reason,
         sources=result.sources,
         question_embedding=vector,
+        question_model=assistant_backend().name,
     )
     result.id = exchange.pk
 

@@ -1,5 +1,6 @@
 """Assistant API: ask a question, and feedback on an answer."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
@@ -27,7 +28,9 @@ class AskView(ShopAIExceptionMixin, APIView):
     @extend_schema(request=AskSerializer, responses={200: AskResponseSerializer, **errors(400, 429)})
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise ValidationError({"question": ['Send a JSON object, e.g. {"question": "Where is my order?"}.']})
+            raise ValidationError(
+                {"question": [gettext('Send a JSON object, e.g. {"question": "Where is my order?"}.')]}
+            )
         params = AskSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         result = answer_question(
@@ -62,7 +65,7 @@ class FeedbackView(ShopAIExceptionMixin, APIView):
     @extend_schema(request=FeedbackSerializer, responses={204: None, **errors(400, 404, 429)})
     def post(self, request, exchange_id: int):
         if not isinstance(request.data, dict):
-            raise ValidationError({"helpful": ['Send a JSON object, e.g. {"helpful": true}.']})
+            raise ValidationError({"helpful": [gettext('Send a JSON object, e.g. {"helpful": true}.')]})
         params = FeedbackSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         exchange = record_feedback(
@@ -72,5 +75,5 @@ class FeedbackView(ShopAIExceptionMixin, APIView):
             helpful=params.validated_data["helpful"],
         )
         if exchange is None:
-            raise NotFound("No answer with this id in your conversation.")
+            raise NotFound(gettext("No answer with this id in your conversation."))
         return Response(status=204)

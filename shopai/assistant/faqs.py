@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max
-from pgvector.django import CosineDistance
+from django.db.models.functions import Cast
+from pgvector.django import CosineDistance, VectorField
 
 from shopai.adapters import content_hash
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
+from shopai.core import vector_spaces
+from shopai.core.chinese_words import keyword_format
 from shopai.core.language import keyword_terms
 from shopai.core.tasks import QueueUnavailable, queue_task
 from shopai.models import FAQ, FAQEmbedding
@@ -87,6 +90,8 @@ def _embed_with(backend, faqs: list[FAQ], *, force: bool, report: FAQEmbedReport
         for row, vector in zip(to_embed, vectors, strict=True):
             row.embedding = vector
         report.texts_embedded += len(to_embed)
+    if new_rows:
+        vector_spaces.register(backend)  # the model's index, created the first time it stores vectors
     with transaction.atomic():
         # Lock the FAQs so two overlapping runs (command and worker) cannot both insert rows.
         list(FAQ.objects.select_for_update().filter(pk__in=stale_faqs).values_list("pk", flat=True))
@@ -192,7 +197,10 @@ def _scores_per_faq(
     if language:
         rows = rows.filter(faq__language=language)
     rows = (
-        rows.annotate(distance=CosineDistance("embedding", [float(x) for x in vector]))
+        # Cast to the model's width, as its partial HNSW index is built (core.vector_spaces).
+        rows.annotate(
+            distance=CosineDistance(Cast("embedding", VectorField(dimensions=len(vector))), [float(x) for x in vector])
+        )
         .order_by("distance")
         .values_list("faq_id", "kind", "distance", "text")[:ROWS_PER_QUERY]
     )
@@ -223,7 +231,7 @@ def _faq_terms(language: str) -> tuple[dict[int, set[str]], Counter]:
     published = FAQ.objects.filter(is_published=True, language=language)
     stamp = published.aggregate(count=Count("pk"), latest=Max("updated_at"))
     latest = stamp["latest"].timestamp() if stamp["latest"] else 0
-    key = f"shopai:faq-terms:{language}:{stamp['count']}:{latest:.6f}"
+    key = f"shopai:faq-terms:{keyword_format()}:{language}:{stamp['count']}:{latest:.6f}"
     cached = cache.get(key)
     if cached is None:
         terms = {

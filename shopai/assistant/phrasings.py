@@ -14,7 +14,7 @@ import re
 from django.db import transaction
 
 from shopai.adapters import content_hash
-from shopai.backends import get_backend
+from shopai.backends.generation import get_generation_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
 from shopai.core.tasks import QueueUnavailable, queue_task
@@ -70,7 +70,7 @@ def suggest(faq: FAQ, *, count: int | None = None) -> list[str]:
     count = int(settings()["COUNT"] if count is None else count)
     if count <= 0:
         return []
-    backend = get_backend("GENERATION", settings()["BACKEND"])
+    backend = get_generation_backend(settings()["BACKEND"], language=faq.language)
     prompt = PROMPTS.get(faq.language, PROMPTS["en"]).format(count=count, question=faq.question, answer=faq.answer)
     reply = backend.generate([{"role": "user", "content": prompt}], max_tokens=40 * count)
     phrasings = parse_phrasings(

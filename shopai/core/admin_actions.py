@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 from django.contrib import admin, messages
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from shopai.core.erasure import erase_shopper, signed_in_visitor_keys
 
 
 @admin.action(
-    description="Erase shopai data (questions, events, profile, segments, A/B exposures)", permissions=["delete"]
+    description=_("Erase shopai data (questions, events, profile, segments, A/B exposures)"), permissions=["delete"]
 )
 def erase_shopai_data(modeladmin, request, queryset):
     """On the user admin: what ``manage.py shopai_erase_shopper`` does, for the selected users."""
@@ -20,7 +21,7 @@ def erase_shopai_data(modeladmin, request, queryset):
     removed: Counter[str] = Counter()
     for user in users:
         removed.update(erase_shopper(user=user, visitor_keys=keys[str(user.pk)]))
-    details = ", ".join(f"{what}: {count}" for what, count in removed.items() if count) or "nothing was stored"
+    details = ", ".join(f"{what}: {count}" for what, count in removed.items() if count) or gettext("nothing was stored")
     message = ngettext(
         "Erased shopai's data of %(count)d user (%(details)s). The account itself is kept.",
         "Erased shopai's data of %(count)d users (%(details)s). The accounts themselves are kept.",

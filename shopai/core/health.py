@@ -21,12 +21,13 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from shopai.conf import shopai_settings
+from shopai.core import vector_spaces
+from shopai.models import EmbeddingSpace
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15  # how often a worker says it is alive
 HEARTBEAT_STALE = 60  # older than this, the queue has no live worker
-VECTOR_INDEX = "shopai_product_emb_hnsw"
 
 
 def heartbeat_key(queue: str) -> str:
@@ -76,11 +77,23 @@ def _pgvector() -> dict:
     return {"version": row[0]}
 
 
-def _vector_index() -> None:
+def _vector_index() -> dict:
+    """The HNSW index of the model search serves (each model has its own: core.vector_spaces)."""
+    backend = vector_spaces.serving_backend()
+    name = vector_spaces.index_name("product", backend.name)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [VECTOR_INDEX])
-        if cursor.fetchone() is None:
-            raise LookupError(f"index {VECTOR_INDEX} is missing: vector search scans every row")
+        cursor.execute(f"SELECT dimensions FROM {EmbeddingSpace._meta.db_table} WHERE model_name = %s", [backend.name])
+        space = cursor.fetchone()
+        if space is None:
+            return {"model": backend.name, "vectors": 0}  # nothing stored yet: the first write creates it
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s", [name]
+        )
+        row = cursor.fetchone()
+    if row is None or not row[0]:
+        why = "missing" if row is None else "left invalid by an interrupted build"
+        raise LookupError(f"index {name} of {backend.name} is {why}: vector search scans every row")
+    return {"model": backend.name, "dimensions": space[0]}
 
 
 def _cache() -> None:

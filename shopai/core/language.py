@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shopai.core.chinese_words import chinese_words
+
 # A share rather than "any Chinese character": shoppers paste product names across languages
 # ("Is the 冲锋衣 waterproof?"), and a Chinese message still reads as Chinese with an English
 # word or an order number in it ("我的order 1234在哪里").
@@ -126,18 +128,18 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def keyword_text(text: str) -> str:
-    """``text`` with each run of Chinese characters written as its overlapping character pairs
-    ("纯棉床单" -> "纯棉 棉床 床单"; one character stays itself), so that a full-text parser made for
-    space-separated words indexes Chinese too. Other text is left to the parser."""
-    return _CJK_RUN.sub(lambda run: f" {_pairs(run.group())} ", text)
+    """``text`` with each run of Chinese characters written as its words separated by spaces
+    (SEARCH["CHINESE_SEGMENTER"]: "出差的小箱子" -> "出差 的 小箱 箱子 小箱子"), so that a full-text
+    parser made for space-separated words indexes Chinese too. Other text is left to the parser."""
+    return _CJK_RUN.sub(lambda run: f" {' '.join(chinese_words(run.group()))} ", text)
 
 
-def _pairs(run: str) -> str:
-    return run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
+def chinese_keywords(text: str) -> list[str]:
+    """The Chinese words of ``text``, run by run, in order (repeats kept)."""
+    return [word for run in _CJK_RUN.findall(text) for word in chinese_words(run)]
 
 
 def keyword_terms(text: str) -> set[str]:
-    """Search keywords: Latin words of 3+ characters, and Chinese as overlapping character pairs."""
+    """Search keywords: Latin words of 3+ characters, and Chinese words (SEARCH["CHINESE_SEGMENTER"])."""
     lowered = text.lower()
-    cjk = "".join(ch for ch in lowered if "\u4e00" <= ch <= "\u9fff")
-    return {w for w in _KEYWORD.findall(lowered) if len(w) > 2} | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+    return {w for w in _KEYWORD.findall(lowered) if len(w) > 2} | set(chinese_keywords(lowered))

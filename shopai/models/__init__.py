@@ -5,13 +5,14 @@ Import models from here (``from shopai.models import FAQ``); the modules are an 
 
 from shopai.models.assistant import FAQ, Exchange, FAQEmbedding
 from shopai.models.recommendations import Event, RecommenderSettings, UserProfile
-from shopai.models.search import ProductEmbedding, ProductEmbeddingQuerySet
+from shopai.models.search import EmbeddingSpace, ProductEmbedding, ProductEmbeddingQuerySet
 from shopai.models.studio import Campaign, Experiment, Exposure, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.models.vectors import EMBEDDING_DIMENSIONS
 
 __all__ = [
     "Campaign",
     "EMBEDDING_DIMENSIONS",
+    "EmbeddingSpace",
     "Event",
     "Exchange",
     "Experiment",

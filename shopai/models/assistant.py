@@ -4,37 +4,44 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from pgvector.django import HnswIndex, VectorField
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import VectorField
 
 from shopai.core.language import split_sentences
-from shopai.models.vectors import EMBEDDING_DIMENSIONS
 
 
 class FAQ(models.Model):
     """A question the shop has answered once and for all, in one language."""
 
     class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        CHINESE = "zh", "Chinese"
+        ENGLISH = "en", _("English")
+        CHINESE = "zh", _("Chinese")
 
-    question = models.CharField(max_length=300)
-    answer = models.TextField()
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
-    tags = models.JSONField(default=list, blank=True, help_text='A JSON list, e.g. ["shipping", "international"].')
-    alternatives = models.JSONField(
-        default=list, blank=True, help_text="Other ways shoppers ask the same question (a JSON list of strings)."
+    question = models.CharField(_("question"), max_length=300)
+    answer = models.TextField(_("answer"))
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    tags = models.JSONField(
+        _("tags"), default=list, blank=True, help_text=_('A JSON list, e.g. ["shipping", "international"].')
     )
-    is_published = models.BooleanField(default=True, db_index=True)
+    alternatives = models.JSONField(
+        _("alternatives"),
+        default=list,
+        blank=True,
+        help_text=_("Other ways shoppers ask the same question (a JSON list of strings)."),
+    )
+    is_published = models.BooleanField(_("published"), default=True, db_index=True)
     # Phrasings a language model suggested (ASSISTANT["PHRASINGS"], off by default). They are not
     # used until staff accept them in admin, which moves them into ``alternatives``.
-    suggested_alternatives = models.JSONField(default=list, blank=True)
-    suggested_for = models.CharField(max_length=64, blank=True, help_text="Hash of the texts they were made for.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    suggested_alternatives = models.JSONField(_("suggested alternatives"), default=list, blank=True)
+    suggested_for = models.CharField(
+        _("suggested for"), max_length=64, blank=True, help_text=_("Hash of the texts they were made for.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "FAQ"
-        verbose_name_plural = "FAQs"
+        verbose_name = _("FAQ")
+        verbose_name_plural = _("FAQs")
         ordering = ["language", "question"]
         constraints = [models.UniqueConstraint(fields=["question", "language"], name="shopai_faq_unique_question")]
 
@@ -56,24 +63,17 @@ class FAQ(models.Model):
 class FAQEmbedding(models.Model):
     """One vector per phrasing of an FAQ (question, alternatives, answer) under one model."""
 
-    faq = models.ForeignKey(FAQ, on_delete=models.CASCADE, related_name="embeddings")
-    model_name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16)
-    text = models.TextField()
-    content_hash = models.CharField(max_length=64)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
-    created_at = models.DateTimeField(auto_now_add=True)
+    faq = models.ForeignKey(FAQ, on_delete=models.CASCADE, related_name="embeddings", verbose_name=_("FAQ"))
+    model_name = models.CharField(_("model"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16)
+    text = models.TextField(_("text"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    embedding = VectorField()  # any width: the model's; a partial HNSW index per model
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = "FAQ embedding"
+        verbose_name = _("FAQ embedding")
         indexes = [
-            HnswIndex(
-                name="shopai_faq_emb_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
             models.Index(fields=["faq", "model_name"], name="shopai_faqemb_faq_model"),
         ]
 
@@ -84,29 +84,41 @@ class FAQEmbedding(models.Model):
 class Exchange(models.Model):
     """One question from a shopper and shopai's reply; personal data is redacted before saving."""
 
-    session_id = models.CharField(max_length=64, db_index=True)
+    session_id = models.CharField(_("session id"), max_length=64, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    question = models.TextField()
-    language = models.CharField(max_length=8)
-    intent = models.CharField(max_length=32, db_index=True)
-    intent_confidence = models.FloatField(default=0.0)
-    reply = models.TextField()
-    answer = models.TextField(blank=True, help_text="The supporting sentence the reply quotes.")
-    faq = models.ForeignKey(FAQ, null=True, blank=True, on_delete=models.SET_NULL, related_name="exchanges")
-    confidence = models.FloatField(default=0.0)
-    sentiment_label = models.CharField(max_length=16, blank=True)
-    sentiment_score = models.FloatField(default=0.0)
-    handoff = models.BooleanField(default=False, db_index=True)
-    handoff_reason = models.CharField(max_length=64, blank=True)
-    sources = models.JSONField(default=list, blank=True)
-    question_embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
-    helpful = models.BooleanField(null=True, blank=True)
-    feedback_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    question = models.TextField(_("question"))
+    language = models.CharField(_("language"), max_length=8)
+    intent = models.CharField(_("intent"), max_length=32, db_index=True)
+    intent_confidence = models.FloatField(_("intent confidence"), default=0.0)
+    reply = models.TextField(_("reply"))
+    answer = models.TextField(_("answer"), blank=True, help_text=_("The supporting sentence the reply quotes."))
+    faq = models.ForeignKey(
+        FAQ, null=True, blank=True, on_delete=models.SET_NULL, related_name="exchanges", verbose_name=_("FAQ")
+    )
+    confidence = models.FloatField(_("confidence"), default=0.0)
+    sentiment_label = models.CharField(_("sentiment label"), max_length=16, blank=True)
+    sentiment_score = models.FloatField(_("sentiment score"), default=0.0)
+    handoff = models.BooleanField(_("handed over"), default=False, db_index=True)
+    handoff_reason = models.CharField(_("handoff reason"), max_length=64, blank=True)
+    sources = models.JSONField(_("sources"), default=list, blank=True)
+    question_embedding = VectorField(null=True, blank=True)
+    question_model = models.CharField(
+        _("question model"), max_length=200, blank=True, help_text=_("Model of question_embedding.")
+    )
+    helpful = models.BooleanField(_("helpful"), null=True, blank=True)
+    feedback_at = models.DateTimeField(_("feedback at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

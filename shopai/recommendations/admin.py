@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from shopai.models import RecommenderSettings
 from shopai.recommendations import tuned_settings as rec_settings
@@ -20,21 +22,25 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # rows come from shopai_tune_recommendations, with what it measured
 
-    @admin.display(description="blend")
+    @admin.display(description=_("blend"))
     def blend(self, obj):
         weights = obj.values.get("BLEND") or {}
         return ", ".join(f"{name} {weight:g}" for name, weight in weights.items() if weight) or "–"
 
-    @admin.display(description="own purchases first", boolean=True)
+    @admin.display(description=_("own purchases first"), boolean=True)
     def own_purchases_first(self, obj):
         return obj.values.get("BUY_AGAIN_FIRST")
 
-    @admin.display(description="half-lives (own, trending)")
+    @admin.display(description=_("half-lives (own, trending)"))
     def half_lives(self, obj):
         own = obj.values.get("REPURCHASE_HALF_LIFE_DAYS", "–")
-        return f"{'no decay' if own is None else own} / {obj.values.get('TRENDING_HALF_LIFE_DAYS', '–')} days"
+        return gettext("%(own)s / %(trending)s days") % {
+            "own": gettext("no decay") if own is None else own,
+            "trending": obj.values.get("TRENDING_HALF_LIFE_DAYS", "–"),
+        }
 
-    @admin.display(description="measured (NDCG@k, 95% interval)")
+    # xgettext:no-python-format
+    @admin.display(description=_("measured (NDCG@k, 95% interval)"))
     def measured(self, obj):
         splits = (obj.report or {}).get("splits") or {}
         if not splits:
@@ -47,7 +53,12 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
             "<tr><td>{}</td>{}</tr>",
             (
                 (
-                    f"{split} ({block['cases']} cases{', dev' if block['dev'] else ''})",
+                    (
+                        gettext("%(split)s (%(cases)s cases, dev)")
+                        if block["dev"]
+                        else gettext("%(split)s (%(cases)s cases)")
+                    )
+                    % {"split": split, "cases": block["cases"]},
                     format_html_join(
                         "",
                         "<td>{} [{}, {}]</td>",
@@ -64,19 +75,21 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
                 for split, block in splits.items()
             ),
         )
-        return format_html("<table><tr><th>split</th>{}</tr>{}</table>", header, rows)
+        return format_html("<table><tr><th>{}</th>{}</tr>{}</table>", gettext("split"), header, rows)
 
-    @admin.action(description="Use the selected settings for recommendations", permissions=["change"])
+    @admin.action(description=_("Use the selected settings for recommendations"), permissions=["change"])
     def activate(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one row to put in force.", messages.ERROR)
+            self.message_user(request, gettext("Select exactly one row to put in force."), messages.ERROR)
             return
         row = queryset.get()
         rec_settings.put_in_force(row)
-        self.message_user(request, f"Recommendations now use {row}.", messages.SUCCESS)
+        self.message_user(request, gettext("Recommendations now use %(row)s.") % {"row": row}, messages.SUCCESS)
 
-    @admin.action(description="Stop using tuned settings (back to SHOPAI['RECOMMENDATIONS'])", permissions=["change"])
+    @admin.action(
+        description=_("Stop using tuned settings (back to SHOPAI['RECOMMENDATIONS'])"), permissions=["change"]
+    )
     def deactivate(self, request, queryset):
         if queryset.filter(active=True).exists():
             rec_settings.back_to_settings_file()
-        self.message_user(request, "Recommendations use the settings file again.", messages.SUCCESS)
+        self.message_user(request, gettext("Recommendations use the settings file again."), messages.SUCCESS)

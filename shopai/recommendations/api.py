@@ -1,6 +1,7 @@
 """Recommendations API: record events, a shopper's recommendations, similar products."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
@@ -41,7 +42,7 @@ class EventView(ShopAIExceptionMixin, APIView):
     @extend_schema(request=EventSerializer, responses={201: None, **errors(400, 404, 429)})
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise ValidationError({"type": ['Send a JSON object, e.g. {"type": "view", "product_id": "12"}.']})
+            raise ValidationError({"type": [gettext('Send a JSON object, e.g. {"type": "view", "product_id": "12"}.')]})
         params = EventSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -49,11 +50,11 @@ class EventView(ShopAIExceptionMixin, APIView):
             # Purchases count most for trending and buy-again: they come from the shop's orders, and
             # only a signed-in shopper of a shop without an order model may report one here.
             if shopai_settings.ORDER_MODEL:
-                raise PermissionDenied("Purchases are recorded from the shop's orders, not posted.")
+                raise PermissionDenied(gettext("Purchases are recorded from the shop's orders, not posted."))
             if not request.user.is_authenticated:
-                raise PermissionDenied("Sign in to record a purchase.")
+                raise PermissionDenied(gettext("Sign in to record a purchase."))
         if data.get("product_id") is not None and get_product_adapter().find(data["product_id"]) is None:
-            raise NotFound("No such product.")
+            raise NotFound(gettext("No such product."))
         visitor = ""
         if not request.user.is_authenticated:  # anonymous visitors are followed by their session
             if not request.session.session_key:
@@ -87,11 +88,13 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
         username = data.pop("user", None)
         if username:
             if not (request.user.is_staff and request.user.has_perm("shopai.view_userprofile")):
-                raise PermissionDenied("Only staff who may view shoppers' profiles may ask for their recommendations.")
+                raise PermissionDenied(
+                    gettext("Only staff who may view shoppers' profiles may ask for their recommendations.")
+                )
             model = get_user_model()
             user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
             if user is None:
-                raise NotFound(f"No user called {username!r}.")
+                raise NotFound(gettext("No user called %(name)r.") % {"name": username})
         k = data.pop("k", None) or 10
         items = recommend_for_user(user=user, k=k, **data)
         return _listed(items)
@@ -109,6 +112,6 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
         params.is_valid(raise_exception=True)
         product = get_product_adapter().find(product_id)
         if product is None:
-            raise NotFound("No such product.")
+            raise NotFound(gettext("No such product."))
         items = similar_products(product=product, k=params.validated_data.get("k") or 6)
         return _listed(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -10,9 +11,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from shopai.adapters import get_product_adapter
-from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
+from shopai.core.tasks import QueueUnavailable, queue_task
+from shopai.core.vector_spaces import serving_backend
 from shopai.models import Event, ProductEmbedding, UserProfile
+
+logger = logging.getLogger(__name__)
 
 
 def event_weight(event: Event, *, now) -> float:
@@ -57,7 +61,8 @@ def recent_events(*, user_id: int, before=None) -> list[Event]:
 
 def rebuild_profile(*, user_id: int) -> UserProfile | None:
     """Recompute one shopper's vector from their recent events; None (and no profile) without history."""
-    backend = get_embedding_backend()
+    # In the space search serves (during a model switch, the previous model's until the new one is complete).
+    backend = serving_backend()
     vector, used = interest_vector(recent_events(user_id=user_id), now=timezone.now(), backend=backend)
     if vector is None:
         UserProfile.objects.filter(user_id=user_id).delete()
@@ -68,3 +73,19 @@ def rebuild_profile(*, user_id: int) -> UserProfile | None:
         user_id=user_id, defaults={"vector": vector, "model_name": backend.name, "events_used": used}
     )
     return profile
+
+
+def rebuild_all_profiles() -> int:
+    """Every shopper's profile again, in the space search serves (after a model switch); returns how many exist."""
+    built = 0
+    for user_id in Event.objects.exclude(user__isnull=True).values_list("user_id", flat=True).distinct():
+        built += rebuild_profile(user_id=user_id) is not None
+    return built
+
+
+def queue_rebuild_all() -> None:
+    """Queue ``rebuild_all_profiles`` on the worker; without a broker, the command does it later."""
+    try:
+        queue_task("shopai.tasks.rebuild_profiles", queue="embeddings")
+    except QueueUnavailable as exc:
+        logger.warning("Broker unreachable; run `manage.py shopai_rebuild_profiles` after the model switch: %s", exc)

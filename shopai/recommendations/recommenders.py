@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from shopai.adapters import filter_products, get_product_adapter, orm_field
-from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
+from shopai.core.vector_spaces import serving_backend
 from shopai.models import Event, ProductEmbedding, UserProfile
 from shopai.recommendations.profiles import interest_vector, product_vectors, recent_events
 from shopai.recommendations.selectors import co_purchases, events_before, popularity
@@ -204,7 +204,7 @@ def shopper_signals(
     if "interests" in parts:
         vector = _interests(user=user, history=history, now=now)
         if vector is not None:
-            rows = nearest_products(vector=vector, products=pool, model_name=get_embedding_backend().name, k=n)
+            rows = nearest_products(vector=vector, products=pool, model_name=serving_backend().name, k=n)
             signals.interests = {pk: max(0.0, 1.0 - distance) for pk, distance in rows}
     if "bought_together" in parts and days:
         weights = purchase_weights(days, at=signals.at, half_life_days=config["REPURCHASE_HALF_LIFE_DAYS"])
@@ -325,7 +325,7 @@ def recommend_for_user(
 
 def _interests(*, user, history: list[Event], now: datetime | None) -> np.ndarray | None:
     """The stored interest profile, or one computed from ``history`` (replays, or not built yet)."""
-    backend = get_embedding_backend()
+    backend = serving_backend()
     if now is None:
         profile = UserProfile.objects.filter(user=user, model_name=backend.name).first()
         if profile is not None:
@@ -357,9 +357,7 @@ def _explain(
             if current is None or order.index(event.kind) < order.index(current):
                 kinds[event.object_pk] = event.kind
     need_vectors = [str(p.pk) for p, _ in chosen if because.get(str(p.pk)) == "interests"]
-    vectors = (
-        product_vectors(list(kinds) + need_vectors, model_name=get_embedding_backend().name) if need_vectors else {}
-    )
+    vectors = product_vectors(list(kinds) + need_vectors, model_name=serving_backend().name) if need_vectors else {}
     names = {
         str(p.pk): adapter.get_field(p, "name")
         for p in adapter.get_queryset().filter(pk__in=list(kinds) + list(set(co_via.values())))
@@ -394,7 +392,7 @@ def _explain(
 def similar_products(*, product, k: int = 6) -> list[Recommendation]:
     """Products whose text means something close to this one's."""
     adapter = get_product_adapter()
-    backend = get_embedding_backend()
+    backend = serving_backend()
     content_type = ContentType.objects.get_for_model(adapter.model, for_concrete_model=False)
     row = ProductEmbedding.objects.filter(
         content_type=content_type, model_name=backend.name, object_pk=str(product.pk)

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from shopai.core.tasks import SettingsRetryTask
-from shopai.recommendations.profiles import rebuild_profile
+from shopai.recommendations.profiles import rebuild_all_profiles, rebuild_profile
 
 
 @shared_task(
@@ -21,3 +21,14 @@ def update_profile_task(self, user_id: int) -> int:
     cache.delete(f"shopai:profile-pending:{user_id}")
     profile = rebuild_profile(user_id=user_id)
     return profile.events_used if profile else 0
+
+
+@shared_task(
+    base=SettingsRetryTask,
+    bind=True,
+    name="shopai.tasks.rebuild_profiles",
+    time_limit=1800,
+)
+def rebuild_profiles_task(self) -> int:
+    """Every shopper's interest vector, in the space search serves (queued when a new model completes)."""
+    return rebuild_all_profiles()

@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from shopai.backends import get_embedding_backend
 from shopai.core import counters as stats
@@ -34,18 +35,20 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="hash")
+    @admin.display(description=_("hash"))
     def short_hash(self, obj):
         return obj.content_hash[:12]
 
     def changelist_view(self, request, extra_context=None):
         counters = stats.read()
-        extra_context = {**(extra_context or {}), "title": "Product embeddings"}
+        extra_context = {**(extra_context or {}), "title": gettext("Product embeddings")}
         self.message_user(
             request,
-            "Since the counters were last reset: {texts_embedded} texts embedded by the model, "
-            "{unchanged} unchanged saves skipped, {enqueue_failed} not queued (broker down), "
-            "{failed} failed.".format(**counters),
+            gettext(
+                "Since the counters were last reset: {texts_embedded} texts embedded by the model, "
+                "{unchanged} unchanged saves skipped, {enqueue_failed} not queued (broker down), "
+                "{failed} failed."
+            ).format(**counters),
             messages.INFO,
         )
         return super().changelist_view(request, extra_context)
@@ -53,7 +56,7 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
     def has_reembed_permission(self, request, obj=None):
         return can_change_products(request.user)
 
-    @admin.action(description="Re-embed the selected products now (in the background)", permissions=["reembed"])
+    @admin.action(description=_("Re-embed the selected products now (in the background)"), permissions=["reembed"])
     def re_embed(self, request, queryset):
         pks = list(queryset.values_list("object_pk", flat=True))
         failed = embeddings.enqueue_product_embedding(product_pks=pks, force=True)
@@ -92,15 +95,15 @@ class SearchProductAdminMixin:
         )
         return queryset.annotate(_shopai_embedded=Exists(vectors), _shopai_stale=Exists(vectors.filter(is_stale=True)))
 
-    @admin.display(description="search index")
+    @admin.display(description=_("search index"))
     def shopai_embedding_status(self, obj):
         if getattr(obj, "_shopai_stale", False):
-            return "stale"
-        return "indexed" if getattr(obj, "_shopai_embedded", False) else "pending"
+            return gettext("stale")
+        return gettext("indexed") if getattr(obj, "_shopai_embedded", False) else gettext("pending")
 
     def shopai_re_embed(self, request, queryset):
         pks = [str(pk) for pk in queryset.values_list("pk", flat=True)]
         failed = embeddings.enqueue_product_embedding(product_pks=pks, force=True)
         report_queue(self, request, len(pks) - failed, failed)
 
-    shopai_re_embed.short_description = "Re-embed for search (shopai)"
+    shopai_re_embed.short_description = _("Re-embed for search (shopai)")

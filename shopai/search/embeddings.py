@@ -15,17 +15,21 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Exists, Expression, OuterRef, Q
+from django.db.models import BooleanField, CharField, Exists, Expression, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
+from shopai import signals
 from shopai.adapters import content_hash, get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.core import counters as stats
+from shopai.core import vector_spaces
+from shopai.core.chinese_words import keyword_format
 from shopai.core.language import keyword_text
 from shopai.core.on_commit import CommitBatch
 from shopai.core.tasks import QueueUnavailable, queue_task
-from shopai.models import ProductEmbedding
+from shopai.models import EmbeddingSpace, ProductEmbedding
 from shopai.search.selectors import forget_keyword_totals
 
 logger = logging.getLogger(__name__)
@@ -145,6 +149,7 @@ def _begin(product_pks: Iterable, *, force: bool, batch_size: int | None, submit
     if not pks:
         return chunk
     backend = get_embedding_backend()
+    vector_spaces.register(backend)  # its width and HNSW index, the first time this model writes
     content_type = _product_content_type()
     chunk.content_type, chunk.model_name = content_type, backend.name
     # One embedder per product at a time: a second one waits, then reads the text the first left
@@ -258,17 +263,29 @@ def _weight_classes(fields: list[str]) -> list[str]:
     return [keyword_text(text) for text in classes + [""] * (len(_WEIGHT_CLASSES) - len(classes))]
 
 
-def _keyword_sql(config_param: str, text_params: list[str]) -> str:
-    """setweight(to_tsvector(config, text), 'A') || ... for one text per weight class."""
+def keyword_marker() -> str:
+    """The lexeme every keyword index carries to say how its Chinese was cut ("shopai keywords
+    jieba-0.42.1"): indexes without the current one are rewritten (``backfill_keywords``). No query
+    can match it: the parser never makes a word with a space in it."""
+    return f"shopai keywords {keyword_format()}"
+
+
+def _keyword_sql(config_param: str, text_params: list[str], marker_param: str) -> str:
+    """setweight(to_tsvector(config, text), 'A') || ... for one text per weight class, then the marker."""
     return " || ".join(
-        f"setweight(to_tsvector({config_param}::regconfig, {text}), '{weight}')"
-        for weight, text in zip(_WEIGHT_CLASSES, text_params, strict=True)
+        [
+            *(
+                f"setweight(to_tsvector({config_param}::regconfig, {text}), '{weight}')"
+                for weight, text in zip(_WEIGHT_CLASSES, text_params, strict=True)
+            ),
+            f"array_to_tsvector(ARRAY[{marker_param}::text])",
+        ]
     )
 
 
 class _KeywordVector(Expression):
     """The keyword index of one product, as a value of bulk_create: each text field stemmed by
-    SEARCH["TEXT_SEARCH_CONFIG"] in its weight class, Chinese as character pairs (language.keyword_text)."""
+    SEARCH["TEXT_SEARCH_CONFIG"] in its weight class, Chinese cut into words (language.keyword_text)."""
 
     output_field = SearchVectorField()
 
@@ -279,7 +296,8 @@ class _KeywordVector(Expression):
     def as_sql(self, compiler, connection):
         config = shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]
         params = [param for text in _weight_classes(self.fields) for param in (config, text)]
-        return _keyword_sql("%s", ["%s"] * len(_WEIGHT_CLASSES)), params  # config placeholder before each text
+        # config placeholder before each text
+        return _keyword_sql("%s", ["%s"] * len(_WEIGHT_CLASSES), "%s"), [*params, keyword_marker()]
 
 
 def _write_keywords(content_type: ContentType, model_name: str, fields: dict[str, list[str]]) -> None:
@@ -293,11 +311,12 @@ def _write_keywords(content_type: ContentType, model_name: str, fields: dict[str
     arrays = ", ".join(["%s::text[]"] * len(names))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = {_keyword_sql('%s', columns)} "
+            f"UPDATE {ProductEmbedding._meta.db_table} AS e SET keywords = {_keyword_sql('%s', columns, '%s')} "
             f"FROM unnest(%s::text[], {arrays}) AS v(pk, {', '.join(names)}) "
             "WHERE e.content_type_id = %s AND e.model_name = %s AND e.object_pk = v.pk",
             [
                 *[shopai_settings.SEARCH["TEXT_SEARCH_CONFIG"]] * len(columns),
+                keyword_marker(),
                 pks,
                 *map(list, classes),
                 content_type.pk,
@@ -365,14 +384,22 @@ def products_with_changed_text(*, batch_size: int = 2000) -> list[str]:
     return changed
 
 
+def outdated_keywords(*, content_type: ContentType, model_name: str):
+    """Vectors whose keyword index is missing (written before it existed, or cleared by
+    ``rebuild_keywords``) or written in another format (Chinese cut by another segmenter)."""
+    marked = RawSQL("keywords @@ quote_literal(%s)::tsquery", [keyword_marker()], output_field=BooleanField())
+    return ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name).filter(
+        Q(keywords__isnull=True) | ~Q(marked)  # NOT (NULL @@ q) is NULL: the first term finds those
+    )
+
+
 def backfill_keywords(*, batch_size: int = 500, limit: int | None = None) -> int:
-    """Fill the keyword index of vectors that have none (written before it existed, or cleared by
-    ``rebuild_keywords``); no model call."""
+    """Write the keyword index of vectors that have none or one of another format (``outdated_keywords``:
+    after an upgrade or a change of SEARCH["CHINESE_SEGMENTER"]); no model call. Each sweep reads the
+    markers of all the model's indexes (a sequential scan, no product table) and rewrites ``limit``."""
     backend = get_embedding_backend()
     content_type = _product_content_type()
-    missing = ProductEmbedding.objects.filter(
-        content_type=content_type, model_name=backend.name, keywords__isnull=True
-    ).values_list("object_pk", flat=True)
+    missing = outdated_keywords(content_type=content_type, model_name=backend.name).values_list("object_pk", flat=True)
     missing = list(missing[:limit] if limit else missing)
     for start in range(0, len(missing), batch_size):
         _write_keywords(content_type, backend.name, _fields_for(missing[start : start + batch_size]))
@@ -381,11 +408,18 @@ def backfill_keywords(*, batch_size: int = 500, limit: int | None = None) -> int
 
 def rebuild_keywords(*, batch_size: int = 500) -> int:
     """Rewrite every product's keyword index (after SEARCH["TEXT_SEARCH_CONFIG"] or
-    PRODUCT_TEXT_FIELDS changed); no model call. Returns how many were rewritten."""
-    ProductEmbedding.objects.filter(
-        content_type=_product_content_type(), model_name=get_embedding_backend().name
-    ).update(keywords=None)
-    return backfill_keywords(batch_size=batch_size)
+    PRODUCT_TEXT_FIELDS changed); no model call. Returns how many were rewritten. In place, batch by
+    batch: search keeps finding products by their old keywords until each batch is written."""
+    backend = get_embedding_backend()
+    content_type = _product_content_type()
+    pks = list(
+        ProductEmbedding.objects.filter(content_type=content_type, model_name=backend.name)
+        .order_by("object_pk")
+        .values_list("object_pk", flat=True)
+    )
+    for start in range(0, len(pks), batch_size):
+        _write_keywords(content_type, backend.name, _fields_for(pks[start : start + batch_size]))
+    return len(pks)
 
 
 def reindex_products(
@@ -438,8 +472,27 @@ def reindex_products(
             previous = (current, pks_now)
         if previous:
             finish(*previous)
+    if not report.failed:
+        note_if_complete()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def note_if_complete() -> bool:
+    """Record that the default model's vectors cover every product (no model call): from then on search
+    serves them, rather than a fallback model's (core.vector_spaces). Tells the other features once
+    (``signals.embedding_model_completed``: interest profiles are rebuilt in the new model's space)."""
+    backend = get_embedding_backend()
+    if EmbeddingSpace.objects.filter(model_name=backend.name, completed_at__isnull=False).exists():
+        return False
+    if products_needing_embedding(limit=1):
+        return False
+    vector_spaces.register(backend)
+    if not vector_spaces.mark_complete(backend.name):
+        return False
+    logger.info("Every product has a vector of %s: search serves it from now on.", backend.name)
+    signals.embedding_model_completed.send(sender=ProductEmbedding, model_name=backend.name)
+    return True
 
 
 # --- Queueing -------------------------------------------------------------------
@@ -563,4 +616,6 @@ def sweep_stale_embeddings() -> int:
     pks = list(dict.fromkeys(pks + changed))
     if pks:
         enqueue_product_embedding(product_pks=pks)
+    else:
+        note_if_complete()
     return len(pks)

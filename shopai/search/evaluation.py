@@ -19,7 +19,7 @@ from rest_framework.test import APIRequestFactory
 from shopai.adapters import get_product_adapter
 from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
-from shopai.core.language import detect_language
+from shopai.core.language import chinese_keywords, detect_language
 from shopai.search.api import ProductSearchView
 
 REFERENCE = "bm25"
@@ -92,10 +92,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def reference_tokens(text: str) -> list[str]:
-    """The reference BM25's words: lower-case letters and digits, Chinese as character pairs."""
+    """The reference BM25's words: lower-case letters and digits, and Chinese cut into words as keyword
+    search cuts it (SEARCH["CHINESE_SEGMENTER"])."""
     lowered = text.lower()
-    chinese = [char for char in lowered if "\u4e00" <= char <= "\u9fff"]
-    return _WORD.findall(lowered) + [a + b for a, b in zip(chinese, chinese[1:], strict=False)]
+    return _WORD.findall(lowered) + chinese_keywords(lowered)
 
 
 class ReferenceBM25:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopai.adapters import filter_products, get_product_adapter
-from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language, keyword_text
+from shopai.core.vector_spaces import serving_backend
 from shopai.search.selectors import keyword_products, nearest_products
 
 MODES = ("hybrid", "vector", "keyword")
@@ -42,7 +42,7 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
     "languages") is keyword search.
     """
     adapter = get_product_adapter()
-    backend = get_embedding_backend()
+    backend = serving_backend()
     products = filter_products(adapter.get_searchable_queryset(), **filters)
     # The same candidate depth for every page of a query, so pages never overlap or skip.
     depth = max(k + offset, int(shopai_settings.SEARCH_MAX_K))
@@ -109,7 +109,7 @@ def _scaled(scores: dict[str, float], share: float) -> dict[str, float]:
 
 
 def _keyword_query(query: str) -> str:
-    """The query's words for the keyword index: request words dropped, Chinese as character pairs."""
+    """The query's words for the keyword index: request words dropped, Chinese cut as the index cuts it."""
     words = [word for word in _WORD.findall(keyword_text(query)) if word.lower() not in STOPWORDS]
     return " ".join(words)
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, Exists, F, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
-from pgvector.django import CosineDistance
+from pgvector.django import CosineDistance, VectorField
 
 from shopai.adapters import product_pks_as_text
 from shopai.conf import shopai_settings
@@ -44,6 +44,9 @@ def nearest_products(
     content_type = ContentType.objects.get_for_model(products.model, for_concrete_model=False)
     embeddings = ProductEmbedding.objects.filter(content_type=content_type, model_name=model_name)
     query_vector = list(map(float, vector))
+    # The column holds vectors of every model; cast to this model's width as its index is built
+    # (core.vector_spaces), so the planner can use that model's partial HNSW index.
+    column = Cast("embedding", VectorField(dimensions=len(query_vector)))
     exact_limit = int(shopai_settings.EXACT_SEARCH_MAX_ROWS)
     narrow = products.order_by().values("pk")[: exact_limit + 1].count() <= exact_limit
     with transaction.atomic():
@@ -60,7 +63,7 @@ def nearest_products(
             key = Cast(Case(When(own_type, then=OuterRef("object_pk"))), output_field=pk)
             rows = list(
                 embeddings.filter(Exists(products.order_by().filter(pk=key)))
-                .annotate(distance=CosineDistance("embedding", query_vector))
+                .annotate(distance=CosineDistance(column, query_vector))
                 .order_by("distance")
                 .values_list("object_pk", "distance")[:k]
             )
@@ -68,7 +71,7 @@ def nearest_products(
             # "+ 0" hides the ordering from the HNSW index, so the planner ranks the allowed rows exactly.
             rows = list(
                 embeddings.filter(object_pk__in=product_pks_as_text(products))
-                .annotate(distance=CosineDistance("embedding", query_vector) + 0.0)
+                .annotate(distance=CosineDistance(column, query_vector) + 0.0)
                 .order_by("distance")
                 .values_list("object_pk", "distance")[:k]
             )

@@ -1,5 +1,7 @@
 """Search API shapes: the query and its results."""
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from shopai.api.serializers import ProductFilterSerializer, ProductHitSerializer
@@ -14,16 +16,16 @@ class SearchQuerySerializer(ProductFilterSerializer):
     q = serializers.CharField(
         trim_whitespace=True,
         error_messages={
-            "required": "Add a search text with ?q=…, for example ?q=waterproof jacket.",
-            "blank": "The search text is empty; type a few words describing what you are looking for.",
+            "required": _("Add a search text with ?q=…, for example ?q=waterproof jacket."),
+            "blank": _("The search text is empty; type a few words describing what you are looking for."),
         },
     )
     k = serializers.IntegerField(
         required=False,
         min_value=1,
         error_messages={
-            "invalid": "k must be a whole number of results, e.g. k=10.",
-            "min_value": "k must be at least 1.",
+            "invalid": _("k must be a whole number of results, e.g. k=10."),
+            "min_value": _("k must be at least 1."),
         },
     )
 
@@ -31,14 +33,14 @@ class SearchQuerySerializer(ProductFilterSerializer):
         choices=["hybrid", "vector", "keyword"],
         required=False,
         default="hybrid",
-        error_messages={"invalid_choice": '"{input}" is not a search mode; use hybrid, vector or keyword.'},
+        error_messages={"invalid_choice": _('"{input}" is not a search mode; use hybrid, vector or keyword.')},
     )
     page = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_RESULTS,
         default=1,
-        error_messages={"invalid": "page must be a whole number, e.g. 2."},
+        error_messages={"invalid": _("page must be a whole number, e.g. 2.")},
     )
 
     def validate(self, data):
@@ -46,7 +48,9 @@ class SearchQuerySerializer(ProductFilterSerializer):
         k = data.get("k") or int(shopai_settings.SEARCH_DEFAULT_K)
         if data["page"] * k > MAX_RESULTS:
             last = MAX_RESULTS // k
-            message = f"Results can be paged through to the {MAX_RESULTS}th; with k={k} the last page is {last}."
+            message = gettext(
+                "Results can be paged through to the %(max)dth; with k=%(k)d the last page is %(last)d."
+            ) % {"max": MAX_RESULTS, "k": k, "last": last}
             raise serializers.ValidationError({"page": [message]})
         return data
 
@@ -54,14 +58,17 @@ class SearchQuerySerializer(ProductFilterSerializer):
         limit = int(shopai_settings.SEARCH_MAX_QUERY_LENGTH)
         if len(value) > limit:
             raise serializers.ValidationError(
-                f"The search text is {len(value)} characters long; shorten it to at most {limit}."
+                gettext("The search text is %(length)d characters long; shorten it to at most %(limit)d.")
+                % {"length": len(value), "limit": limit}
             )
         return value
 
     def validate_k(self, value: int) -> int:
         limit = int(shopai_settings.SEARCH_MAX_K)
         if value > limit:
-            raise serializers.ValidationError(f"k can be at most {limit}; ask for fewer results.")
+            raise serializers.ValidationError(
+                gettext("k can be at most %(limit)d; ask for fewer results.") % {"limit": limit}
+            )
         return value
 
 

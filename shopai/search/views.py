@@ -1,6 +1,7 @@
 """The storefront search page that shopai serves itself (rendered with overridable templates)."""
 
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from shopai.api.exceptions import first_error_message
 from shopai.api.throttling import SearchThrottle, throttle_page
@@ -15,7 +16,11 @@ def search(request):
     """
     wait = throttle_page(request, SearchThrottle)
     if wait is not None:
-        context = {"query": "", "hits": [], "error": f"Too many searches; try again in {wait:.0f} seconds."}
+        context = {
+            "query": "",
+            "hits": [],
+            "error": gettext("Too many searches; try again in %(wait)s seconds.") % {"wait": f"{wait:.0f}"},
+        }
         response = render(request, "shopai/search.html", context, status=429)
         response["Retry-After"] = str(int(wait + 0.999))
         return response

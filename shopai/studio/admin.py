@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from shopai.conf import shopai_settings
 from shopai.core.permissions import can_change_products, can_generate_copy
@@ -22,13 +22,15 @@ from shopai.studio import experiments, segments
 
 
 class CopyForm(forms.Form):
-    field = forms.ChoiceField(choices=GeneratedCopy.Field.choices, initial="description")
-    tone = forms.ChoiceField(choices=[])
-    length = forms.ChoiceField(choices=[], initial="medium")
-    keywords = forms.CharField(required=False, help_text="Comma-separated words the copy should contain.")
-    language = forms.ChoiceField(choices=[("en", "English"), ("zh", "Chinese")])
+    field = forms.ChoiceField(label=_("field"), choices=GeneratedCopy.Field.choices, initial="description")
+    tone = forms.ChoiceField(label=_("tone"), choices=[])
+    length = forms.ChoiceField(label=_("length"), choices=[], initial="medium")
+    keywords = forms.CharField(
+        label=_("keywords"), required=False, help_text=_("Comma-separated words the copy should contain.")
+    )
+    language = forms.ChoiceField(label=_("language"), choices=[("en", _("English")), ("zh", _("Chinese"))])
     only_empty = forms.BooleanField(
-        required=False, label="Do not overwrite", help_text="Skip products whose field already has text."
+        required=False, label=_("Do not overwrite"), help_text=_("Skip products whose field already has text.")
     )
 
     def __init__(self, *args, **kwargs):
@@ -36,7 +38,8 @@ class CopyForm(forms.Form):
         config = shopai_settings.COPY
         self.fields["tone"].choices = [(tone, tone) for tone in config["TONES"]]
         self.fields["length"].choices = [
-            (name, f"{name} (~{words} words)") for name, words in config["LENGTHS"].items()
+            (name, gettext("%(length)s (~%(words)s words)") % {"length": name, "words": words})
+            for name, words in config["LENGTHS"].items()
         ]
 
     def copy_request(self) -> copy_service.CopyRequest:
@@ -74,7 +77,7 @@ def generate_copy_action(model_admin, request, queryset):
             return response
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Generate copy with AI",
+        "title": gettext("Generate copy with AI"),
         "form": form,
         "products": list(queryset[:11]),
         "selected": pks,
@@ -95,7 +98,7 @@ def product_copy_view(model_admin, request, object_id):
             return response
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Generate copy for {product}",
+        "title": gettext("Generate copy for %(product)s") % {"product": product},
         "form": form,
         "products": [product],
         "selected": [],
@@ -122,9 +125,22 @@ def _marked(text: str, flags: list[dict]) -> str:
                     split.append((phrase, True))
         pieces = split
     html = format_html_join(
-        "", "{}", ((format_html('<mark title="not in the product data">{}</mark>', p) if m else p,) for p, m in pieces)
+        "",
+        "{}",
+        (
+            (format_html('<mark title="{}">{}</mark>', gettext("not in the product data"), p) if m else p,)
+            for p, m in pieces
+        ),
     )
     return format_html('<div style="white-space:pre-wrap;max-width:60em">{}</div>', html)
+
+
+def _flag_count(flags: list) -> str:
+    return ngettext("%d flag", "%d flags", len(flags)) % len(flags)
+
+
+def _winner_note(name: str) -> str:
+    return gettext("Significant winner: %(variant)s. Use “Promote the winner”.") % {"variant": name}
 
 
 @admin.register(GenerationJob)
@@ -151,19 +167,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress_bar(self, obj):
         finished = obj.done + obj.skipped + obj.failed
         return format_html(
-            '<progress value="{}" max="{}"></progress> {} / {} ({} skipped)',
+            '<progress value="{}" max="{}"></progress> {} / {} ({})',
             finished,
             obj.total or 1,
             finished,
             obj.total,
-            obj.skipped,
+            gettext("%(count)d skipped") % {"count": obj.skipped},
         )
 
-    @admin.display(description="drafts")
+    @admin.display(description=_("drafts"))
     def drafts_table(self, obj):
         rows = format_html_join(
             "",
@@ -171,15 +187,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
             (
                 (
                     reverse("admin:shopai_generatedcopy_change", args=[draft.pk]),
-                    f"{draft.get_field_display()} of product {draft.object_pk}",
-                    draft.status,
-                    "grounded" if draft.grounded else f"{len(draft.flags)} flag(s)",
+                    gettext("%(field)s of product %(product)s")
+                    % {"field": draft.get_field_display(), "product": draft.object_pk},
+                    draft.get_status_display(),
+                    gettext("grounded") if draft.grounded else _flag_count(draft.flags),
                     draft.text[:120],
                 )
                 for draft in obj.drafts.order_by("pk")
             ),
         )
-        return format_html("<table><tr><th>draft</th><th>status</th><th>guard</th><th>text</th></tr>{}</table>", rows)
+        head = format_html_join(
+            "", "<th>{}</th>", ((h,) for h in (gettext("draft"), gettext("status"), gettext("guard"), gettext("text")))
+        )
+        return format_html("<table><tr>{}</tr>{}</table>", head, rows)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, object_id)
@@ -188,7 +208,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(
-        description="Queue the selected jobs again (finished products are not redone)", permissions=["change"]
+        description=_("Queue the selected jobs again (finished products are not redone)"), permissions=["change"]
     )
     def retry(self, request, queryset):
         for job in queryset:
@@ -196,11 +216,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
             try:
                 queue_task("shopai.tasks.generate_copy", args=[job.pk], queue="generation")
             except QueueUnavailable as exc:
-                error = f"The task queue is unreachable ({exc}); retry the job."
+                error = gettext("The task queue is unreachable (%(error)s); retry the job.") % {"error": exc}
                 GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.FAILED, error=error)
                 self.message_user(request, error, messages.ERROR)
                 return
-        self.message_user(request, "Queued again.", messages.SUCCESS)
+        self.message_user(request, gettext("Queued again."), messages.SUCCESS)
 
 
 class CopyAdminForm(forms.ModelForm):
@@ -254,27 +274,27 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="product")
+    @admin.display(description=_("product"))
     def product_label(self, obj):
         try:
             product = obj.product
         except Exception:
-            return f"{obj.object_pk} (deleted)"
+            return gettext("%(product)s (deleted)") % {"product": obj.object_pk}
         url = reverse(f"admin:{product._meta.app_label}_{product._meta.model_name}_change", args=[product.pk])
         return format_html('<a href="{}">{}</a>', url, product)
 
-    @admin.display(description="grounding guard")
+    @admin.display(description=_("grounding guard"))
     def guard(self, obj):
         if not obj.flags:
-            return format_html('<span style="color:#1a7f37">{}</span>', "✔ grounded")
+            return format_html('<span style="color:#1a7f37">✔ {}</span>', gettext("grounded"))
         reasons = format_html_join("", "<li>“{}”: {}</li>", ((f["phrase"], f["reason"]) for f in obj.flags))
-        return format_html('<span style="color:#b42318">{} flag(s)</span><ul>{}</ul>', len(obj.flags), reasons)
+        return format_html('<span style="color:#b42318">{}</span><ul>{}</ul>', _flag_count(obj.flags), reasons)
 
-    @admin.display(description="draft (flagged phrases marked)")
+    @admin.display(description=_("draft (flagged phrases marked)"))
     def marked_text(self, obj):
         return _marked(obj.text, obj.flags)
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def short_text(self, obj):
         return obj.text[:80] + ("…" if len(obj.text) > 80 else "")
 
@@ -292,9 +312,11 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
                 operation(draft, user=request.user)
                 done += 1
             except copy_service.CopyError as exc:
-                self.message_user(request, f"Draft {draft.pk}: {exc}", messages.ERROR)
+                self.message_user(
+                    request, gettext("Draft %(id)s: %(error)s") % {"id": draft.pk, "error": exc}, messages.ERROR
+                )
         if done:
-            self.message_user(request, done_message % done, messages.SUCCESS)
+            self.message_user(request, done_message(done) % done, messages.SUCCESS)
 
     def has_publish_permission(self, request, obj=None):
         """Publishing writes the product: change on the drafts and on the shop's products."""
@@ -303,27 +325,42 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
     def has_experiment_permission(self, request, obj=None):
         return request.user.has_perm("shopai.add_experiment") and can_change_products(request.user)
 
-    @admin.action(description="Approve selected drafts", permissions=["change"])
+    @admin.action(description=_("Approve selected drafts"), permissions=["change"])
     def approve(self, request, queryset):
-        self._each(request, queryset, copy_service.approve, "%d draft(s) approved.")
+        self._each(
+            request,
+            queryset,
+            copy_service.approve,
+            lambda n: ngettext("%d draft approved.", "%d drafts approved.", n),
+        )
 
     @admin.action(
-        description="Publish selected drafts to the product (flagged ones need an override reason)",
+        description=_("Publish selected drafts to the product (flagged ones need an override reason)"),
         permissions=["publish"],
     )
     def publish(self, request, queryset):
-        self._each(request, queryset, copy_service.publish, "%d draft(s) published to the shop.")
+        self._each(
+            request,
+            queryset,
+            copy_service.publish,
+            lambda n: ngettext("%d draft published to the shop.", "%d drafts published to the shop.", n),
+        )
 
-    @admin.action(description="Reject selected drafts", permissions=["change"])
+    @admin.action(description=_("Reject selected drafts"), permissions=["change"])
     def reject(self, request, queryset):
-        self._each(request, queryset, copy_service.reject, "%d draft(s) rejected.")
+        self._each(
+            request,
+            queryset,
+            copy_service.reject,
+            lambda n: ngettext("%d draft rejected.", "%d drafts rejected.", n),
+        )
 
-    @admin.action(description="A/B test selected approved drafts against the live text", permissions=["experiment"])
+    @admin.action(description=_("A/B test selected approved drafts against the live text"), permissions=["experiment"])
     def start_experiment(self, request, queryset):
         drafts = list(queryset)
         products = {(d.content_type_id, d.object_pk, d.field) for d in drafts}
         if len(products) != 1:
-            self.message_user(request, "Select drafts of one field of one product.", messages.ERROR)
+            self.message_user(request, gettext("Select drafts of one field of one product."), messages.ERROR)
             return None
         try:
             experiment = experiments.start_copy_experiment(
@@ -332,7 +369,9 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
         except experiments.ExperimentError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
-        self.message_user(request, f"Experiment {experiment.key} is running.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Experiment %(key)s is running.") % {"key": experiment.key}, messages.SUCCESS
+        )
         return redirect(reverse("admin:shopai_experiment_change", args=[experiment.pk]))
 
 
@@ -354,11 +393,11 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_exposures=Count("exposures"))
 
-    @admin.display(description="visitors", ordering="_exposures")
+    @admin.display(description=_("visitors"), ordering="_exposures")
     def exposure_count(self, obj):
         return obj._exposures
 
-    @admin.display(description="results")
+    @admin.display(description=_("results"))
     def results_table(self, obj):
         if obj.pk is None:
             return "-"
@@ -368,10 +407,10 @@ class ExperimentAdmin(admin.ModelAdmin):
         for arm in data["arms"]:
             comparison = comparisons.get(arm.variant.name)
             if comparison is None:
-                verdict = "control"
+                verdict = gettext("control")
                 uplift = ci = p = "-"
             else:
-                verdict = comparison.verdict
+                verdict = gettext(comparison.verdict)
                 uplift = f"{comparison.uplift:+.1%}" if comparison.uplift is not None else "n/a"
                 ci = (
                     f"[{comparison.uplift_ci[0]:+.1%}, {comparison.uplift_ci[1]:+.1%}]"
@@ -381,47 +420,84 @@ class ExperimentAdmin(admin.ModelAdmin):
                 p = f"{comparison.adjusted_p_value:.4f}"
             rows.append((arm.variant.name, arm.impressions, arm.conversions, f"{arm.rate:.2%}", uplift, ci, p, verdict))
         body = format_html_join("", "<tr>" + "<td>{}</td>" * 8 + "</tr>", rows)
-        head = "".join(
-            f"<th>{h}</th>"
-            for h in ("variant", "visitors", "conversions", "rate", "uplift", "95% CI", "p (Holm)", "verdict")
+        head = format_html_join(
+            "",
+            "<th>{}</th>",
+            (
+                (heading,)
+                for heading in (
+                    gettext("variant"),
+                    gettext("visitors"),
+                    gettext("conversions"),
+                    gettext("rate"),
+                    gettext("uplift"),
+                    gettext("95% CI"),
+                    gettext("p (Holm)"),
+                    gettext("verdict"),
+                )
+            ),
         )
         winner = data["winner"]
         note = (
-            format_html("<p>Significant winner: <strong>{}</strong>. Use “Promote the winner”.</p>", winner.name)
+            format_html("<p>{}</p>", _winner_note(winner.name))
             if winner
-            else format_html("<p>{}</p>", "No variant is significantly better than the control yet.")
+            else format_html("<p>{}</p>", gettext("No variant is significantly better than the control yet."))
         )
-        return format_html("<table><tr>{}</tr>{}</table>{}", mark_safe(head), body, note)
+        return format_html("<table><tr>{}</tr>{}</table>{}", head, body, note)
 
     def has_publish_permission(self, request, obj=None):
         return self.has_change_permission(request, obj) and can_change_products(request.user)
 
     @admin.action(
-        description="Promote the significant winner (stops the experiment, publishes its text)", permissions=["publish"]
+        description=_("Promote the significant winner (stops the experiment, publishes its text)"),
+        permissions=["publish"],
     )
     def promote_winner(self, request, queryset):
         for experiment in queryset:
             winner = experiments.results(experiment)["winner"]
             if winner is None:
-                self.message_user(request, f"{experiment.key}: no significant winner yet.", messages.WARNING)
+                self.message_user(
+                    request, gettext("%(key)s: no significant winner yet.") % {"key": experiment.key}, messages.WARNING
+                )
                 continue
             experiments.promote(experiment, winner)
-            self.message_user(request, f"{experiment.key}: variant {winner.name} promoted.", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("%(key)s: variant %(variant)s promoted.") % {"key": experiment.key, "variant": winner.name},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Stop selected experiments (the control is shown again)", permissions=["change"])
+    @admin.action(description=_("Stop selected experiments (the control is shown again)"), permissions=["change"])
     def stop(self, request, queryset):
         count = queryset.update(status=Experiment.Status.STOPPED)
-        self.message_user(request, f"{count} experiment(s) stopped.", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("%d experiment stopped.", "%d experiments stopped.", count) % count, messages.SUCCESS
+        )
 
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "description", "size", "created_at")
+    list_display = ("shown_name", "shown_description", "size", "created_at")
     readonly_fields = ("size",)
     exclude = ("centroid", "users", "model_name")
     actions = ["write_campaign", "write_campaign_zh", "refresh_rule"]
 
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj):
+        return obj.display_name
+
+    @admin.display(description=_("description"))
+    def shown_description(self, obj):
+        return obj.display_description
+
     def save_model(self, request, obj, form, change):
+        # A name or description staff wrote replaces the one composed from what the segment likes.
+        replaced = {"name": "categories", "description": "products"}
+        obj.likes = {
+            key: value
+            for key, value in (obj.likes or {}).items()
+            if key not in {replaced[field] for field in form.changed_data if field in replaced}
+        }
         super().save_model(request, obj, form, change)
         if obj.rule:
             try:
@@ -429,31 +505,45 @@ class SegmentAdmin(admin.ModelAdmin):
             except segments.SegmentError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, f"{count} shoppers match the rule.", messages.INFO)
+                self.message_user(
+                    request,
+                    ngettext("%d shopper matches the rule.", "%d shoppers match the rule.", count) % count,
+                    messages.INFO,
+                )
 
     def _queue_campaigns(self, request, queryset, language):
         try:
             for segment in queryset:
                 queue_task("shopai.tasks.write_campaign", args=[segment.pk, "friendly", language], queue="generation")
         except QueueUnavailable as exc:
-            self.message_user(request, f"The task queue is unreachable ({exc}); try again later.", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("The task queue is unreachable (%(error)s); try again later.") % {"error": exc},
+                messages.ERROR,
+            )
             return
         self.message_user(
-            request, "Writing campaigns in the background; they appear under Campaigns as drafts.", messages.SUCCESS
+            request,
+            gettext("Writing campaigns in the background; they appear under Campaigns as drafts."),
+            messages.SUCCESS,
         )
 
     def has_campaign_permission(self, request, obj=None):
         return request.user.has_perm("shopai.add_campaign")
 
-    @admin.action(description="Write an email campaign (English) for the selected segments", permissions=["campaign"])
+    @admin.action(
+        description=_("Write an email campaign (English) for the selected segments"), permissions=["campaign"]
+    )
     def write_campaign(self, request, queryset):
         self._queue_campaigns(request, queryset, "en")
 
-    @admin.action(description="Write an email campaign (Chinese) for the selected segments", permissions=["campaign"])
+    @admin.action(
+        description=_("Write an email campaign (Chinese) for the selected segments"), permissions=["campaign"]
+    )
     def write_campaign_zh(self, request, queryset):
         self._queue_campaigns(request, queryset, "zh")
 
-    @admin.action(description="Recompute members of rule segments", permissions=["change"])
+    @admin.action(description=_("Recompute members of rule segments"), permissions=["change"])
     def refresh_rule(self, request, queryset):
         for segment in queryset.exclude(rule={}):
             try:
@@ -461,12 +551,17 @@ class SegmentAdmin(admin.ModelAdmin):
             except segments.SegmentError as exc:
                 self.message_user(request, f"{segment}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{segment}: {count} shoppers.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    ngettext("%(segment)s: %(count)d shopper.", "%(segment)s: %(count)d shoppers.", count)
+                    % {"segment": segment, "count": count},
+                    messages.SUCCESS,
+                )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_size=Count("users"))
 
-    @admin.display(description="shoppers", ordering="_size")
+    @admin.display(description=_("shoppers"), ordering="_size")
     def size(self, obj):
         return obj._size
 
@@ -477,7 +572,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status", "segment")
     readonly_fields = ("preview",)
 
-    @admin.display(description="email preview")
+    @admin.display(description=_("email preview"))
     def preview(self, obj):
         return format_html(
             '<div style="border:1px solid #ccc;padding:1em;max-width:40em"><strong>{}</strong>'
@@ -504,4 +599,4 @@ class StudioProductAdminMixin:
     def shopai_generate_copy(self, request, queryset):
         return generate_copy_action(self, request, queryset)
 
-    shopai_generate_copy.short_description = "Generate copy with AI… (shopai)"
+    shopai_generate_copy.short_description = _("Generate copy with AI… (shopai)")

@@ -1,5 +1,7 @@
 """Marketing studio API (staff only): copy jobs and checks, experiment assignment and conversion."""
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission
@@ -31,21 +33,21 @@ from shopai.studio.serializers import (
 class CanGenerateCopy(BasePermission):
     """Staff who may add copy jobs and change the shop's products (a view-only account may not)."""
 
-    message = "Generating copy needs permission to add copy jobs and to change products."
+    message = _("Generating copy needs permission to add copy jobs and to change products.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_staff and can_generate_copy(request.user))
 
 
 class CanViewJobs(BasePermission):
-    message = "Seeing copy jobs needs permission to view them."
+    message = _("Seeing copy jobs needs permission to view them.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_staff and request.user.has_perm("shopai.view_generationjob"))
 
 
 class CanCheckCopy(BasePermission):
-    message = "Checking copy needs permission to view generated copy."
+    message = _("Checking copy needs permission to view generated copy.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_staff and request.user.has_perm("shopai.view_generatedcopy"))
@@ -54,7 +56,7 @@ class CanCheckCopy(BasePermission):
 def _product_or_404(product_id: str):
     product = get_product_adapter().find(product_id, searchable=False)
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(gettext("No such product."))
     return product
 
 
@@ -69,7 +71,9 @@ class ProductCopyView(ShopAIExceptionMixin, APIView):
         product = _product_or_404(product_id)
         params = CopyRequestSerializer(data=request.data if isinstance(request.data, dict) else {})
         if not isinstance(request.data, dict):
-            raise ValidationError({"error": 'Send a JSON object, e.g. {"field": "description", "tone": "premium"}.'})
+            raise ValidationError(
+                {"error": gettext('Send a JSON object, e.g. {"field": "description", "tone": "premium"}.')}
+            )
         params.is_valid(raise_exception=True)
         try:
             copy_request = CopyRequest.from_dict(params.validated_data)
@@ -89,7 +93,7 @@ class JobView(ShopAIExceptionMixin, APIView):
     def get(self, request, job_id: int):
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
-            raise NotFound("No such job.")
+            raise NotFound(gettext("No such job."))
         return Response(
             CopyJobSerializer(
                 {
@@ -117,7 +121,7 @@ class CopyCheckView(ShopAIExceptionMixin, APIView):
     def post(self, request, product_id: str):
         product = _product_or_404(product_id)
         if not isinstance(request.data, dict):
-            raise ValidationError({"error": 'Send a JSON object, e.g. {"text": "Waterproof jacket…"}.'})
+            raise ValidationError({"error": gettext('Send a JSON object, e.g. {"text": "Waterproof jacket…"}.')})
         params = CopyCheckSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         result = check_text(params.validated_data["text"], get_product_adapter().get_facts(product))
@@ -135,7 +139,7 @@ class ExperimentAssignmentView(ShopAIExceptionMixin, APIView):
     def get(self, request, key: str):
         experiment = Experiment.objects.filter(key=key).exclude(status=Experiment.Status.DRAFT).first()
         if experiment is None:
-            raise NotFound(f"No experiment called {key!r} is running.")
+            raise NotFound(gettext("No experiment called %(key)r is running.") % {"key": key})
         try:
             variant = assign(experiment, visitor_id(request))
         except ExperimentError as exc:
@@ -154,7 +158,9 @@ class ExperimentConversionView(ShopAIExceptionMixin, APIView):
     def post(self, request, key: str):
         experiment = Experiment.objects.filter(key=key, status=Experiment.Status.RUNNING).first()
         if experiment is None:
-            raise NotFound(f"No experiment called {key!r} is running.")
+            raise NotFound(gettext("No experiment called %(key)r is running.") % {"key": key})
         if not convert(experiment, visitor_id(request)):
-            raise ValidationError({"error": "This visitor has not seen the experiment; ask for a variant first."})
+            raise ValidationError(
+                {"error": gettext("This visitor has not seen the experiment; ask for a variant first.")}
+            )
         return Response(status=204)

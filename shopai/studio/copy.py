@@ -22,8 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shopai.adapters import get_product_adapter
-from shopai.backends import get_backend
-from shopai.backends.generation import GenerationRejected
+from shopai.backends.generation import GenerationRejected, get_generation_backend
 from shopai.conf import shopai_settings
 from shopai.core.tasks import TRANSIENT, QueueUnavailable, queue_task
 from shopai.models import GeneratedCopy, GenerationJob
@@ -199,8 +198,9 @@ def guard_flags(text: str, facts: str, *, language: str | None = None) -> list[d
     return [{"phrase": flag.phrase, "reason": flag.reason} for flag in check_text(text, facts, language=language).flags]
 
 
-def generation_backend():
-    return get_backend("GENERATION", shopai_settings.COPY["BACKEND"])
+def generation_backend(language: str | None = None):
+    """The model that writes studio text in ``language`` (GENERATION_BY_LANGUAGE, else COPY["BACKEND"])."""
+    return get_generation_backend(shopai_settings.COPY["BACKEND"], language=language)
 
 
 def current_text(product, field_name: str) -> str:
@@ -219,7 +219,7 @@ def generate_draft(product, request: CopyRequest, *, job: GenerationJob | None =
         return None
     adapter = get_product_adapter()
     facts = adapter.get_facts(product)
-    backend = generation_backend()
+    backend = generation_backend(request.language)
     max_tokens = backend.token_budget(_max_tokens(request))
     prompt_facts = fit_facts(facts, request, backend=backend, max_tokens=max_tokens)
     result = backend.generate(

@@ -34,10 +34,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-VARIANT_BETTER = "variant better"
-CONTROL_BETTER = "control better"
-NO_DIFFERENCE = "no significant difference"
-NOT_ENOUGH_DATA = "not enough data"
+from django.utils.translation import gettext_noop
+
+# Marked for translation (admin shows them translated); the values themselves stay English.
+VARIANT_BETTER = gettext_noop("variant better")
+CONTROL_BETTER = gettext_noop("control better")
+NO_DIFFERENCE = gettext_noop("no significant difference")
+NOT_ENOUGH_DATA = gettext_noop("not enough data")
 VERDICTS = (VARIANT_BETTER, CONTROL_BETTER, NO_DIFFERENCE, NOT_ENOUGH_DATA)
 
 DEFAULT_CONFIDENCE = 0.95

@@ -10,11 +10,11 @@ from datetime import timedelta
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shopai.adapters import get_product_adapter
-from shopai.backends import get_embedding_backend
 from shopai.conf import shopai_settings
+from shopai.core.vector_spaces import serving_backend
 from shopai.models import Campaign, Event, Segment, UserProfile
 from shopai.search import nearest_products
 from shopai.studio.copy import generation_backend, guard_flags
@@ -30,7 +30,7 @@ def build_clusters(*, k: int | None = None, seed: int = 0) -> list[Segment]:
     """Replace the clustered segments: k-means over interest profiles, each named by what it likes."""
     from sklearn.cluster import KMeans
 
-    backend = get_embedding_backend()
+    backend = serving_backend()
     profiles = list(UserProfile.objects.filter(model_name=backend.name).values_list("user_id", "vector"))
     if len(profiles) < 2:
         raise SegmentError("At least two shoppers need interest profiles (shopai_rebuild_profiles) to cluster.")
@@ -47,25 +47,26 @@ def build_clusters(*, k: int | None = None, seed: int = 0) -> list[Segment]:
             ]
             centroid = model.cluster_centers_[label]
             centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-            name, description = _describe(centroid, model_name=backend.name)
+            likes = _likes(centroid, model_name=backend.name)
+            with translation.override("en"):  # the stored name is English; the shown one is composed
+                name, description = Segment.name_from(likes["categories"]), Segment.description_from(likes["products"])
             segment = Segment.objects.create(
-                name=name, description=description, centroid=centroid.tolist(), model_name=backend.name
+                name=name, description=description, likes=likes, centroid=centroid.tolist(), model_name=backend.name
             )
             segment.users.set(members)
             segments.append(segment)
     return segments
 
 
-def _describe(centroid, *, model_name: str) -> tuple[str, str]:
-    """A readable label: the categories of the products nearest the cluster's centre."""
+def _likes(centroid, *, model_name: str) -> dict[str, list[str]]:
+    """What names a cluster: the categories of the products nearest its centre, and the first three."""
     adapter = get_product_adapter()
     rows = nearest_products(vector=centroid, products=adapter.get_searchable_queryset(), model_name=model_name, k=12)
     products = {str(p.pk): p for p in adapter.get_queryset().filter(pk__in=[pk for pk, _ in rows])}
     ordered = [products[pk] for pk, _ in rows if pk in products]
     categories = Counter(str(category) for p in ordered for category in adapter.get_categories(p))
     top = [name for name, _ in categories.most_common(2) if name]
-    names = ", ".join(str(adapter.get_field(p, "name")) for p in ordered[:3])
-    return f"Likes {' & '.join(top) or 'various things'}", f"Closest products: {names}"
+    return {"categories": top, "products": [str(adapter.get_field(p, "name")) for p in ordered[:3]]}
 
 
 def rule_members(rule: dict) -> list[int]:
@@ -121,7 +122,8 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
         raise SegmentError("The segment likes no products yet: no profiles or history to go on.")
     facts = "\n\n".join(adapter.get_facts(product) for product in featured)
     fence = "<<<PRODUCT DATA>>>"
-    audience = f"{segment.name}. {segment.description}"
+    with translation.override("zh-hans" if language == "zh" else "en"):  # the audience in the email's language
+        audience = f"{segment.display_name}. {segment.display_description}"
     if language == "zh":
         instruction = (
             f"为这群顾客写一封营销邮件：{audience}。语气{tone}。第一行写“主题：”加邮件主题，然后写不超过120字的正文，"
@@ -139,16 +141,15 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
         },
         {"role": "user", "content": f"{fence}\n{facts.replace(fence, '')}\n{fence}\n\n{instruction}"},
     ]
-    result = generation_backend().generate(
-        messages, max_tokens=220, temperature=float(shopai_settings.COPY["TEMPERATURE"])
-    )
+    backend = generation_backend(language)
+    result = backend.generate(messages, max_tokens=220, temperature=float(shopai_settings.COPY["TEMPERATURE"]))
     subject, body = _split_email(result.text, fallback=segment.name)
     return Campaign.objects.create(
         segment=segment,
         subject=subject[:200],
         body=body,
         product_pks=[str(p.pk) for p in featured],
-        parameters={"tone": tone, "language": language, "model": result.model},
+        parameters={"tone": tone, "language": language, "model": result.model, "backend": backend.alias},
         flags=guard_flags(f"{subject}\n{body}", facts, language=language),
     )
 

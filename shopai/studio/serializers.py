@@ -1,5 +1,6 @@
 """Studio API shapes: copy requests, jobs, drafts, grounding checks, experiment assignments."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from shopai.api.serializers import StrictCharField
@@ -18,8 +19,8 @@ class CopyCheckSerializer(serializers.Serializer):
     text = StrictCharField(
         max_length=5000,
         error_messages={
-            "required": 'Send the text to check as JSON, e.g. {"text": "Waterproof jacket…"}.',
-            "blank": "The text is empty.",
+            "required": _('Send the text to check as JSON, e.g. {"text": "Waterproof jacket…"}.'),
+            "blank": _("The text is empty."),
         },
     )
 

@@ -2,7 +2,8 @@
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from shopai.recommendations.recommenders import bought_together, recommend_for_user, similar_products
 from shopai.studio.copy import current_text
@@ -27,8 +28,13 @@ _FEEDBACK_ID_SENTINEL = 918273645
 def shopai_chat(context):
     """``{% shopai_chat %}``: the floating "Ask us" assistant; it talks to the ask and feedback API."""
     feedback_url = reverse("shopai-api:ask-feedback", args=[_FEEDBACK_ID_SENTINEL])
+    try:
+        catalog_url = reverse("shopai:jsi18n")
+    except NoReverseMatch:  # the host mounts the API but not shopai's pages: the widget speaks English
+        catalog_url = ""
     return {
         "ask_url": reverse("shopai-api:ask"),
+        "catalog_url": catalog_url,
         "feedback_url_template": feedback_url.replace(str(_FEEDBACK_ID_SENTINEL), "{id}"),
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "request": context.get("request"),
@@ -36,17 +42,17 @@ def shopai_chat(context):
 
 
 @register.inclusion_tag("shopai/recommendations.html", takes_context=True)
-def shopai_recommendations(context, k=8, title="Recommended for you"):
+def shopai_recommendations(context, k=8, title=None):
     """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call)."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"items": recommend_for_user(user=user, k=int(k)), "title": title}
+    return {"items": recommend_for_user(user=user, k=int(k)), "title": title or gettext("Recommended for you")}
 
 
 @register.inclusion_tag("shopai/recommendations.html")
-def shopai_similar(product, k=6, title="Similar products"):
+def shopai_similar(product, k=6, title=None):
     """``{% shopai_similar product k=6 %}``: products whose description means something close."""
-    return {"items": similar_products(product=product, k=int(k)), "title": title}
+    return {"items": similar_products(product=product, k=int(k)), "title": title or gettext("Similar products")}
 
 
 @register.inclusion_tag("shopai/track.html")
@@ -61,9 +67,10 @@ def shopai_track(product=None, query=""):
 
 
 @register.inclusion_tag("shopai/recommendations.html")
-def shopai_bought_together(product, k=4, title="Often bought together"):
+def shopai_bought_together(product, k=4, title=None):
     """``{% shopai_bought_together product %}``: products shoppers bought in the same basket."""
-    return {"items": bought_together(product=product, k=int(k)), "title": title}
+    items = bought_together(product=product, k=int(k))
+    return {"items": items, "title": title or gettext("Often bought together")}
 
 
 @register.simple_tag(takes_context=True)

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"the chat widget test drives the system's Chromium, and {CHROMIUM} is missing", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="the chat widget test needs `pip install playwright`")
+from tests.browser import chromium_page, require_browser  # noqa: E402
+
+sync_api = require_browser("the chat widget test")
 
 from shopai.assistant.answers import link  # noqa: E402
 from shopai.assistant.faqs import assistant_backend, embed_faqs  # noqa: E402
@@ -23,18 +19,7 @@ from shopai.assistant.intents import get_intent_classifier  # noqa: E402
 from shopai.conf import shopai_settings  # noqa: E402
 from shopai.models import FAQ, Exchange  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/chat_widget.png")
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -64,21 +49,8 @@ def shop(live_server, make_product, empty_embedding_queue, monkeypatch):
 
 @pytest.fixture
 def page(shop, monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread. The ORM checks the
-    # test makes between browser steps are plain synchronous code all the same, but Django
-    # then keeps their connection per context rather than per thread, so close it here or
-    # it outlives the test and blocks dropping the test database.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
+    with chromium_page(monkeypatch, locale="en-GB") as page:
+        yield page
 
 
 def ask(page, question: str):

@@ -5,7 +5,8 @@ import time
 import pytest
 from django.db import OperationalError, connection
 
-from shopai.core import health
+from shopai.core import health, vector_spaces
+from shopai.search import embeddings
 from tests.brokers import broker_stopped
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +57,11 @@ def test_redis_down_reports_cache_and_broker_and_a_503(client):
     assert body["components"]["database"]["ok"]
 
 
-def test_a_missing_vector_index_is_reported_with_its_reason_to_staff_only(client, admin_client):
+def test_a_missing_vector_index_is_reported_with_its_reason_to_staff_only(client, admin_client, make_product):
+    embeddings.embed_products(product_pks=[make_product(name="Storm shell").pk])  # creates the model's index
+    assert client.get(URL).json()["components"]["vector_index"]["ok"]
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX {health.VECTOR_INDEX}")  # rolled back with the test
+        cursor.execute(f"DROP INDEX {vector_spaces.index_name('product', 'fake-hashing')}")  # rolled back with the test
 
     public = client.get(URL).json()["components"]["vector_index"]
     staff = admin_client.get(URL).json()["components"]

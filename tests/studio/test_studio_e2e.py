@@ -8,14 +8,11 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.test import Client
 
-from tests.assistant.test_chat_e2e import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser import chromium_page, require_browser
 
-if not CHROMIUM.exists():
-    pytest.skip(f"the studio test drives the system's Chromium, and {CHROMIUM} is missing", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the studio test needs `pip install playwright`")
+sync_api = require_browser("the studio test")
 
 from shopai.models import GeneratedCopy, GenerationJob  # noqa: E402
 from shopai.studio.copy import run_job  # noqa: E402
@@ -48,22 +45,13 @@ def studio(live_server, make_product, settings, monkeypatch):
     admin = get_user_model().objects.create_superuser("studio-admin", "admin@example.com", "pw-studio-123")
     client = Client()
     client.force_login(admin)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-            context.add_cookies(
-                [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-            )
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+    session = [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    try:
+        with chromium_page(monkeypatch, locale="en-GB", height=900, cookies=session) as page:
             yield page, live_server, jacket
-        finally:
-            browser.close()
-            for queue in ("embeddings", "generation"):
-                broker_client().delete(queue)
-            connections.close_all()
+    finally:
+        for queue in ("embeddings", "generation"):
+            broker_client().delete(queue)
 
 
 def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
@@ -102,7 +90,7 @@ def test_staff_generate_review_and_publish_copy_with_the_local_model(studio):
         page.locator(f'input[name="_selected_action"][value="{draft.pk}"]').check()
         page.locator('select[name="action"]').select_option(action)
         page.get_by_role("button", name="Go").click()
-        expect(page.locator(".messagelist")).to_contain_text("1 draft(s)")
+        expect(page.locator(".messagelist")).to_contain_text("1 draft ")
 
     draft.refresh_from_db()
     assert draft.status == "published"

@@ -20,6 +20,10 @@ CONFIG keys common to every backend:
   a transient failure (server down, 5xx, 429, timeout) is retried before a BackendError.
 - ``name``: how the model is named in results (defaults to ``model``).
 
+Callers ask ``get_generation_backend(alias, language=...)`` for the model that writes the text's
+language: ``SHOPAI["GENERATION_BY_LANGUAGE"]`` (e.g. ``{"zh": "chinese"}``) routes a language to
+another alias, so a shop can keep the small local model for English and send Chinese to a server.
+
 Requests a model server rejects (4xx) raise GenerationRejected, which is not a BackendError:
 Celery must not retry them. Heavy libraries are imported on first use, never at import time;
 nothing downloads weights unless the operator unsets HF_HUB_OFFLINE and names a hub id.
@@ -30,6 +34,7 @@ from shopai.backends.generation.base import (
     GenerationBackend,
     GenerationRejected,
     TransientError,
+    generation_alias,
     get_generation_backend,
     resolve_gguf_path,
 )
@@ -48,6 +53,7 @@ __all__ = [
     "OpenAIChatBackend",
     "TransformersGenerationBackend",
     "TransientError",
+    "generation_alias",
     "get_generation_backend",
     "resolve_gguf_path",
 ]

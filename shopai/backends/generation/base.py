@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from shopai.backends import Backend, BackendError, get_backend
+from shopai.conf import shopai_settings
 
 ROLES = ("system", "user", "assistant")
 
@@ -63,9 +64,39 @@ class GenerationRejected(Exception):
         self.status = status
 
 
-def get_generation_backend(alias: str = "default") -> GenerationBackend:
-    """The backend of SHOPAI["GENERATION"][alias]."""
-    return get_backend("GENERATION", alias)
+def get_generation_backend(alias: str | None = None, *, language: str | None = None) -> GenerationBackend:
+    """The backend that writes text in ``language``: see ``generation_alias``."""
+    return get_backend("GENERATION", generation_alias(alias, language=language))
+
+
+def generation_alias(alias: str | None = None, *, language: str | None = None) -> str:
+    """The alias of SHOPAI["GENERATION"] that writes ``language``.
+
+    SHOPAI["GENERATION_BY_LANGUAGE"] names the model for a language ("zh-hant", else "zh"): it wins,
+    because it says which model can write that language at all. Otherwise ``alias``, the feature's
+    own choice (COPY["BACKEND"], ASSISTANT["PHRASINGS"]["BACKEND"]), else "default".
+    """
+    fallback = alias or "default"
+    if not language:
+        return fallback
+    mapping = shopai_settings.GENERATION_BY_LANGUAGE or {}
+    routes = {language_tag(key): (key, routed) for key, routed in mapping.items()}
+    tag = language_tag(language)
+    for candidate in (tag, tag.split("-", 1)[0]):
+        if candidate in routes:
+            key, routed = routes[candidate]
+            if not isinstance(routed, str) or routed not in shopai_settings.GENERATION:
+                raise ImproperlyConfigured(
+                    f'SHOPAI["GENERATION_BY_LANGUAGE"][{key!r}] = {routed!r} is no alias of SHOPAI["GENERATION"] '
+                    f"({', '.join(map(repr, shopai_settings.GENERATION))})."
+                )
+            return routed
+    return fallback
+
+
+def language_tag(language: str) -> str:
+    """A language as GENERATION_BY_LANGUAGE's keys are matched: "zh_CN", "zh-CN" and "zh-cn" alike."""
+    return str(language).strip().lower().replace("_", "-")
 
 
 class GenerationBackend(Backend):

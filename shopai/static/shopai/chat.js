@@ -2,14 +2,22 @@
  *
  * Everything the API returns is shop text, so it only ever reaches the page through
  * textContent (never innerHTML); link targets are limited to http(s), mailto and tel.
+ *
+ * Its own words come from shopai's JavaScript catalogue (Django's JavaScriptCatalog, which the
+ * {% shopai_chat %} tag loads first); without one on the page they stay English.
  */
 (function () {
   "use strict";
 
   var SESSION_KEY = "shopai-chat-session";
-  // What the "Talk to a human" button asks for, in the page's language.
+  // What the "Talk to a human" button asks for when the page has no catalogue: the page's language.
   var HUMAN_REQUEST = { en: "I want to talk to a person", zh: "我想找人工客服" };
   var SAFE_PROTOCOLS = ["http:", "https:", "mailto:", "tel:"];
+
+  /* The catalogue's translation (window.gettext, defined by the catalogue script), else the English. */
+  function gettext(text) {
+    return typeof window.gettext === "function" ? window.gettext(text) : text;
+  }
 
   function pageLanguage() {
     return (document.documentElement.lang || "en").toLowerCase().split("-")[0];
@@ -99,7 +107,8 @@
       }
     });
     this.human.addEventListener("click", function () {
-      var phrase = chat.data.humanRequest || HUMAN_REQUEST[pageLanguage()] || HUMAN_REQUEST.en;
+      var phrase = chat.data.humanRequest || gettext("I want to talk to a person");
+      if (phrase === HUMAN_REQUEST.en) phrase = HUMAN_REQUEST[pageLanguage()] || phrase;
       chat.ask(phrase, { keepInput: true });
     });
   };
@@ -156,7 +165,9 @@
         body: JSON.stringify(payload),
       })
       .catch(function () {
-        throw new ChatError(chat.text("textNetworkError", "We could not reach the shop. Please try again."));
+        throw new ChatError(
+          chat.text("textNetworkError", gettext("We could not reach the shop. Check your connection and try again."))
+        );
       })
       .then(function (response) {
         return response.text().then(function (body) {
@@ -170,7 +181,10 @@
             var message = data && typeof data.error === "string" && data.error.trim() ? data.error : "";
             if (!message) {
               message = chat
-                .text("textServerError", "Something went wrong (HTTP {status}). Please try again.")
+                .text(
+                  "textServerError",
+                  gettext("Something went wrong on our side (HTTP {status}). Please try again in a moment.")
+                )
                 .replace("{status}", String(response.status));
             }
             throw new ChatError(message);
@@ -194,7 +208,14 @@
     this.post(this.data.askUrl, payload)
       .then(function (data) {
         if (!data || typeof data.reply !== "string") {
-          throw new ChatError(chat.text("textServerError", "Something went wrong.").replace("{status}", "200"));
+          throw new ChatError(
+            chat
+              .text(
+                "textServerError",
+                gettext("Something went wrong on our side (HTTP {status}). Please try again in a moment.")
+              )
+              .replace("{status}", "200")
+          );
         }
         if (data.session_id) {
           chat.session = String(data.session_id); // kept here too in case storage is disabled
@@ -234,10 +255,10 @@
   Chat.prototype.confidenceText = function (confidence) {
     var value = Math.max(0, Math.min(1, Number(confidence) || 0));
     var word;
-    if (value >= 0.9) word = this.text("textVerySure", "very sure");
-    else if (value >= 0.7) word = this.text("textFairlySure", "fairly sure");
-    else if (value >= 0.5) word = this.text("textNotVerySure", "not very sure");
-    else word = this.text("textUnsure", "unsure");
+    if (value >= 0.9) word = this.text("textVerySure", gettext("very sure"));
+    else if (value >= 0.7) word = this.text("textFairlySure", gettext("fairly sure"));
+    else if (value >= 0.5) word = this.text("textNotVerySure", gettext("not very sure"));
+    else word = this.text("textUnsure", gettext("unsure"));
     return word + " · " + Math.round(value * 100) + "%";
   };
 
@@ -247,7 +268,10 @@
     if (data.handoff) {
       item.classList.add("shopai-chat-msg--handoff");
       item.appendChild(
-        element("p", "shopai-chat-handoff", this.text("textHandoff", "A colleague will take over."))
+        element("p", "shopai-chat-handoff", this.text(
+            "textHandoff",
+            gettext("A colleague will take over — they will get back to you here or by email.")
+          ))
       );
     }
     item.appendChild(element("p", "shopai-chat-text", data.reply));
@@ -261,7 +285,7 @@
       .filter(Boolean);
     if (names.length) {
       var box = element("div", "shopai-chat-sources");
-      box.appendChild(element("p", "shopai-chat-sources-title", this.text("textSources", "Sources")));
+      box.appendChild(element("p", "shopai-chat-sources-title", this.text("textSources", gettext("Sources"))));
       var list = element("ul", "shopai-chat-sources-list");
       names.forEach(function (name) {
         list.appendChild(element("li", null, name));
@@ -294,13 +318,13 @@
   Chat.prototype.feedbackControls = function (exchangeId, sessionId) {
     var chat = this;
     var row = element("div", "shopai-chat-feedback");
-    var prompt = element("span", "shopai-chat-feedback-prompt", this.text("textHelpful", "Was this helpful?"));
+    var prompt = element("span", "shopai-chat-feedback-prompt", this.text("textHelpful", gettext("Was this helpful?")));
     var yes = element("button", "shopai-chat-feedback-yes", "👍");
     var no = element("button", "shopai-chat-feedback-no", "👎");
     var status = element("span", "shopai-chat-feedback-status");
     yes.type = no.type = "button";
-    yes.title = this.text("textHelpfulYes", "Yes, this helped");
-    no.title = this.text("textHelpfulNo", "No, this did not help");
+    yes.title = this.text("textHelpfulYes", gettext("Yes, this helped"));
+    no.title = this.text("textHelpfulNo", gettext("No, this did not help"));
     yes.setAttribute("aria-label", yes.title);
     no.setAttribute("aria-label", no.title);
     yes.setAttribute("aria-pressed", "false");
@@ -321,7 +345,7 @@
           yes.setAttribute("aria-pressed", helpful ? "true" : "false");
           no.setAttribute("aria-pressed", helpful ? "false" : "true");
           button.classList.add("shopai-chat-feedback--chosen");
-          status.textContent = chat.text("textThanks", "Thanks for your feedback.");
+          status.textContent = chat.text("textThanks", gettext("Thanks for your feedback."));
         })
         .catch(function (error) {
           yes.disabled = no.disabled = false;
