@@ -201,3 +201,15 @@ def test_every_library_shopai_imports_is_a_declared_dependency():
                 if not names & allowed:
                     undeclared.append(f"{path.relative_to(ROOT)}: {module} ({', '.join(sorted(names))})")
     assert not undeclared, undeclared
+
+
+def test_requirements_pin_exact_versions_and_pyproject_gives_ranges():
+    """A fresh clone installs what was tested (requirements.txt); a shop installing the package gets ranges."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    requirements = [Requirement(line) for line in lines if line]
+    unpinned = [str(r) for r in requirements if len(r.specifier) != 1 or next(iter(r.specifier)).operator != "=="]
+    assert not unpinned, f"requirements.txt should pin exact versions: {unpinned}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    pinned = [d for d in declared if any(spec.operator == "==" for spec in Requirement(d).specifier)]
+    assert not pinned, f"pyproject.toml should give ranges, not pins: {pinned}"
