@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from shopai.models import FAQ, Exchange
+from shopai.models import FAQ, EmbeddingSpace, Exchange
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -47,6 +47,7 @@ def knowledge_base(django_db_setup, django_db_blocker):
         yield
         FAQ.objects.all().delete()
         Exchange.objects.all().delete()
+        EmbeddingSpace.objects.all().delete()  # the models' rows, written outside any test's transaction
 
 
 @pytest.fixture
