@@ -14,8 +14,10 @@ $(STAMP): requirements.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(VENV)/bin/python -m pip install -r requirements.txt
 	touch $(STAMP)
 
+# Local settings, set before Python imports the config package: its Celery app defaults the
+# settings to production (for workers started without any), and the demo's processes inherit them.
 demo: $(STAMP)
-	$(VENV)/bin/python -m config.demo
+	DJANGO_SETTINGS_MODULE=config.settings.local $(VENV)/bin/python -m config.demo
 
 # The import contracts (pyproject.toml [tool.importlinter]) and ruff run before the tests.
 test: lint

@@ -212,3 +212,18 @@ def test_production_serves_static_files_from_the_app_server_and_probes_skip_the_
     assert (js, css) == ("200", "200") and len(first_bytes) > 10
     assert page == "301"  # plain http to the site is redirected to https
     assert probe == "503" and content_type == "application/json"  # no database here: reported, not a 500
+
+
+def test_make_demo_runs_with_local_settings_though_the_celery_app_defaults_to_production():
+    """`python -m config.demo` imports the config package (and its Celery app, whose default is production)
+    before the demo's own code runs: the demo's settings must come from the command line, or every
+    `manage.py` it starts fails for want of production secrets."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    command = subprocess.run(
+        ["make", "-n", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    probe = command.replace(
+        "-m config.demo", "-c 'import config.demo, os; print(os.environ[\"DJANGO_SETTINGS_MODULE\"])'"
+    )
+    shown = subprocess.run(probe, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "config.settings.local"
