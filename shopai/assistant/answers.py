@@ -287,6 +287,13 @@ def _order_status(result: AssistantReply, number: str | None, user, say: dict[st
     if user is None or not user.is_authenticated:
         add_link(result, say["link_login"], "login")
         return [say["sign_in"]]
+    # The shop's own words for an order (a status's label, e.g. ``get_status_display``) in the reply's
+    # language, like the phrases around them.
+    with translation.override(REPLY_LANGUAGES.get(result.language, "en")):
+        return _order_lines(result, number, user, say)
+
+
+def _order_lines(result: AssistantReply, number: str | None, user, say: dict[str, str]) -> list[str]:
     adapter = get_order_adapter()
     if number is not None:
         order = adapter.find_order(user=user, number=number)

@@ -183,6 +183,7 @@ def test_chinese_order_question_is_answered_in_chinese(client, assistant, orders
 
     assert body["language"] == "zh" and body["intent"] == "order_status"
     assert f"订单 {orders['mine'].pk}" in body["reply"] and "TRK-ALICE-1" in body["reply"]
+    assert "已发货" in body["reply"] and "Shipped" not in body["reply"]  # the shop's status label, translated
 
 
 def test_anonymous_shoppers_are_asked_to_sign_in_for_orders(client, assistant, orders):
