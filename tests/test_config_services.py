@@ -218,10 +218,13 @@ def test_make_demo_runs_with_local_settings_though_the_celery_app_defaults_to_pr
     """`python -m config.demo` imports the config package (and its Celery app, whose default is production)
     before the demo's own code runs: the demo's settings must come from the command line, or every
     `manage.py` it starts fails for want of production secrets."""
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    command = subprocess.run(
-        ["make", "-n", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    ).stdout.splitlines()[-1]
+    # (Run from `make test`, the outer make's variables would make this one print directory lines.)
+    outer = ("DJANGO_SETTINGS_MODULE", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    env = {key: value for key, value in os.environ.items() if key not in outer}
+    shown = subprocess.run(
+        ["make", "--no-print-directory", "-n", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    command = next(line for line in shown if "-m config.demo" in line)
     probe = command.replace(
         "-m config.demo", "-c 'import config.demo, os; print(os.environ[\"DJANGO_SETTINGS_MODULE\"])'"
     )
