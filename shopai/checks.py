@@ -313,7 +313,7 @@ def _check_embedding_spaces(alias: str) -> list:
             continue  # reported by check_embedding_backends
         named[backend_alias] = backend.name
         space = spaces.get(backend.name)
-        if space and space.dimensions != backend.dimensions:
+        if space and space.dimensions != int(backend.dimensions):
             problems.append(
                 checks.Error(
                     f"Embedding model {backend.name!r} (alias {backend_alias!r}) is stored at {space.dimensions}-d "

@@ -1,6 +1,7 @@
 """shopai's storefront pages; the host mounts them, e.g. at /shopai/."""
 
 from django.urls import path
+from django.views.decorators.cache import cache_page
 from django.views.i18n import JavaScriptCatalog
 
 from shopai.core import health
@@ -12,5 +13,6 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("health/", health.health, name="health"),
     # The chat widget's texts in the request's language (the {% shopai_chat %} tag loads it).
-    path("jsi18n/", JavaScriptCatalog.as_view(packages=["shopai"]), name="jsi18n"),
+    # Loaded by the chat widget on every page: cached per language (the cache key carries it).
+    path("jsi18n/", cache_page(3600)(JavaScriptCatalog.as_view(packages=["shopai"])), name="jsi18n"),
 ]

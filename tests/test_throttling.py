@@ -39,6 +39,16 @@ def test_behind_one_trusted_proxy_the_address_it_saw_counts_and_what_the_client_
     assert spoofing == [200, 200, 200, 429] and someone_else == [200]
 
 
+def test_a_request_that_skipped_a_trusted_proxy_cannot_name_its_own_address(client, settings):
+    # Two proxies are trusted, but the client reached the app past one of them: its one-entry header
+    # is its own writing, so a new made-up address per request must not buy more requests.
+    settings.SHOPAI = {**settings.SHOPAI, "TRUSTED_PROXIES": 2}
+
+    codes = statuses(client, "/api/shopai/search", 4, forwarded=lambda n: f"10.0.0.{n}")
+
+    assert codes == [200, 200, 200, 429]
+
+
 def test_the_html_search_page_is_throttled_with_the_api_budget(client):
     codes = statuses(client, "/shopai/search/", 3) + statuses(client, "/api/shopai/search", 1)
     page = client.get("/shopai/search/", {"q": "tent"})

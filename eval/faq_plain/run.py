@@ -24,31 +24,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+from eval.options import embeddings_entry, json_object  # noqa: E402
+
 MODEL_ALIAS = "faq-plain-eval"  # the EMBEDDINGS alias --embeddings is put under
-
-
-def _json_option(value: str | None, option: str) -> dict | None:
-    """Inline JSON or the path of a .json file; a file that is a --json report gives its "fitted"."""
-    if not value:
-        return None
-    text = Path(value).read_text(encoding="utf-8") if value.endswith(".json") else value
-    try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"{option} is not JSON: {exc}") from exc
-    if isinstance(loaded, dict) and "per_language" in loaded:
-        loaded = loaded.get("fitted") or {}
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"{option} needs a JSON object")
-    return loaded
 
 
 def _settings_for(options) -> dict | None:
     """SHOPAI with the run's model and ASSISTANT overrides, or None to keep the configured one."""
-    embedding = _json_option(options.embeddings, "--embeddings")
-    assistant_overrides = _json_option(options.assistant, "--assistant")
-    if embedding is not None and not isinstance(embedding.get("CLASS"), str):
-        raise SystemExit('--embeddings needs {"CLASS": "dotted.path.Backend", "CONFIG": {...}}')
+    embedding = embeddings_entry(options.embeddings)
+    assistant_overrides = json_object(options.assistant, "--assistant", report_part="fitted")
     if embedding is None and not options.no_extra and not assistant_overrides:
         return None
     from django.conf import settings

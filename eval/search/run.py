@@ -31,6 +31,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import catalogues  # noqa: E402
 
+from eval.options import embeddings_entry  # noqa: E402
+
 
 def prepare(name: str, data_dir: Path) -> int:
     """Empty the shop, import set ``name`` and embed every product; returns the product count."""
@@ -108,20 +110,6 @@ def write_unjudged(name: str, out: Path, variants: list[dict], shipped: dict) ->
     print(f"[{name}] {len(unjudged)} unjudged pairs in the top 10 of {len(variants)} variants", flush=True)
 
 
-def _embedding_config(value: str | None) -> dict | None:
-    """--embeddings: inline JSON or a .json file, checked to be one EMBEDDINGS entry."""
-    if not value:
-        return None
-    text = Path(value).read_text(encoding="utf-8") if value.endswith(".json") else value
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"--embeddings is not JSON: {exc}") from exc
-    if not isinstance(config, dict) or not isinstance(config.get("CLASS"), str):
-        raise SystemExit('--embeddings needs {"CLASS": "dotted.path.Backend", "CONFIG": {...}}')
-    return config
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
@@ -153,7 +141,7 @@ def main() -> None:
     import _harness as bench
 
     redis_dir = Path(tempfile.mkdtemp(prefix="shopai-searcheval-"))
-    embedding = _embedding_config(args.embeddings)
+    embedding = embeddings_entry(args.embeddings)
     bench.setup_django(redis_dir, **({"database": args.database} if args.database else {}))
     try:
         from django.conf import settings

@@ -17,7 +17,9 @@ def client_address(request) -> str:
     if proxies <= 0:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    return forwarded[-proxies] if len(forwarded) >= proxies else (forwarded[0] if forwarded else remote)
+    # Fewer entries than proxies: the request did not come through all of them, and every entry may
+    # be the client's own writing; the connection's address is the one fact.
+    return forwarded[-proxies] if len(forwarded) >= proxies else remote
 
 
 class ShopAIThrottle(SimpleRateThrottle):

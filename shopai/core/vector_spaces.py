@@ -110,23 +110,33 @@ def drop_indexes(model_name: str) -> None:
             )
 
 
-def register(backend) -> EmbeddingSpace:
-    """The backend's space, created with its indexes the first time the model writes vectors.
+# Models whose space and indexes this process has seen in place (a process writes with one or two).
+_registered: dict[str, int] = {}
+
+
+def register(backend, *, force: bool = False) -> EmbeddingSpace | None:
+    """The backend's space, and its indexes wherever they are missing (first write, or a build that
+    was interrupted or dropped); checked once per process and model unless ``force``. None when
+    this process had already checked.
 
     A model keeps the width it was first stored at: a backend of the same name giving another
     width is a configuration error (rename the model, or prune the old vectors), not a silent mix.
     """
-    space, created = EmbeddingSpace.objects.get_or_create(
-        model_name=backend.name, defaults={"dimensions": int(backend.dimensions)}
-    )
-    if space.dimensions != int(backend.dimensions):
+    name, dimensions = backend.name, int(backend.dimensions)
+    if not force and _registered.get(name) == dimensions and not connection.in_atomic_block:
+        return None
+    if not 0 < dimensions <= 2000:  # before anything is stored: pgvector indexes up to 2,000 dimensions
+        raise ImproperlyConfigured(f"{name!r}: {dimensions}-d vectors cannot have an HNSW index (1 to 2000).")
+    space, _ = EmbeddingSpace.objects.get_or_create(model_name=name, defaults={"dimensions": dimensions})
+    if space.dimensions != dimensions:
         raise ImproperlyConfigured(
-            f"Embedding model {backend.name!r} is stored at {space.dimensions}-d but its backend gives "
-            f"{backend.dimensions}-d. Give the backend a new CONFIG name (its vectors are then stored "
+            f"Embedding model {name!r} is stored at {space.dimensions}-d but its backend gives "
+            f"{dimensions}-d. Give the backend a new CONFIG name (its vectors are then stored "
             f"beside the old ones) or run `manage.py shopai_reindex --prune` after removing the old ones."
         )
-    if created:
-        ensure_indexes(space.model_name, space.dimensions)
+    ensure_indexes(name, dimensions)  # idempotent: one catalogue lookup per table when they exist
+    if not connection.in_atomic_block:  # inside a transaction the row and indexes may yet be rolled back
+        _registered[name] = dimensions
     return space
 
 

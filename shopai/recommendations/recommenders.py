@@ -184,9 +184,14 @@ class Signals:
 
 
 def shopper_signals(
-    *, user, history: list[Event], products, now: datetime | None, config: dict, parts=COMPONENTS
+    *, user, history: list[Event], products, now: datetime | None, config: dict, parts=COMPONENTS, backend=None
 ) -> tuple[Signals, Any]:
-    """The shopper's signals and the queryset of products that may be offered to them."""
+    """The shopper's signals and the queryset of products that may be offered to them.
+
+    ``backend``: the embedding model whose space interests live in (default: the one search serves);
+    one call uses one, so a model switch completing meanwhile cannot mix two widths in a query.
+    """
+    backend = backend or serving_backend()
     days = purchase_days(user=user, now=now)
     bought = set(days)
     # Things the shopper looked at but did not buy are not discoveries; bought ones come back
@@ -202,9 +207,9 @@ def shopper_signals(
         trending=trending_scores(products=pool, k=n, now=now, config=config),
     )
     if "interests" in parts:
-        vector = _interests(user=user, history=history, now=now)
+        vector = _interests(user=user, history=history, now=now, backend=backend)
         if vector is not None:
-            rows = nearest_products(vector=vector, products=pool, model_name=serving_backend().name, k=n)
+            rows = nearest_products(vector=vector, products=pool, model_name=backend.name, k=n)
             signals.interests = {pk: max(0.0, 1.0 - distance) for pk, distance in rows}
     if "bought_together" in parts and days:
         weights = purchase_weights(days, at=signals.at, half_life_days=config["REPURCHASE_HALF_LIFE_DAYS"])
@@ -307,7 +312,10 @@ def recommend_for_user(
     history = recent_events(user_id=user.pk, before=now) if signed_in else []
     if not history:
         return _fill(trending(products=products, k=k, now=now), products=products, k=k)
-    signals, pool = shopper_signals(user=user, history=history, products=products, now=now, config=config, parts=wanted)
+    backend = serving_backend()  # once per call: interests and reasons read the same model's vectors
+    signals, pool = shopper_signals(
+        user=user, history=history, products=products, now=now, config=config, parts=wanted, backend=backend
+    )
     candidates = rank(signals, config=config, k=4 * k)  # room for the category cap below
     found = {str(p.pk): p for p in pool.filter(pk__in=[pk for pk, _, _ in candidates])}
     ranked = [pk for pk, _, _ in candidates if pk in found]
@@ -315,7 +323,7 @@ def recommend_for_user(
     score = {pk: value for pk, value, _ in candidates}
     because = {pk: part for pk, _, part in candidates}
     recommendations = _explain(
-        history, [(found[pk], score[pk]) for pk in chosen], because=because, co_via=signals.co_via
+        history, [(found[pk], score[pk]) for pk in chosen], because=because, co_via=signals.co_via, backend=backend
     )
     if len(recommendations) < k:  # filters left too few: top up with trending
         taken = {str(r.product.pk) for r in recommendations} | signals.excluded
@@ -323,9 +331,8 @@ def recommend_for_user(
     return _fill(recommendations, products=pool, k=k)
 
 
-def _interests(*, user, history: list[Event], now: datetime | None) -> np.ndarray | None:
+def _interests(*, user, history: list[Event], now: datetime | None, backend) -> np.ndarray | None:
     """The stored interest profile, or one computed from ``history`` (replays, or not built yet)."""
-    backend = serving_backend()
     if now is None:
         profile = UserProfile.objects.filter(user=user, model_name=backend.name).first()
         if profile is not None:
@@ -345,7 +352,12 @@ def _fill(recommendations: list[Recommendation], *, products, k: int) -> list[Re
 
 
 def _explain(
-    history: list[Event], chosen: list[tuple[Any, float]], *, because: dict[str, str], co_via: dict[str, str]
+    history: list[Event],
+    chosen: list[tuple[Any, float]],
+    *,
+    because: dict[str, str],
+    co_via: dict[str, str],
+    backend,
 ) -> list[Recommendation]:
     """A reason a shopper can read, from the part of the blend that put the item there."""
     adapter = get_product_adapter()
@@ -357,7 +369,7 @@ def _explain(
             if current is None or order.index(event.kind) < order.index(current):
                 kinds[event.object_pk] = event.kind
     need_vectors = [str(p.pk) for p, _ in chosen if because.get(str(p.pk)) == "interests"]
-    vectors = product_vectors(list(kinds) + need_vectors, model_name=serving_backend().name) if need_vectors else {}
+    vectors = product_vectors(list(kinds) + need_vectors, model_name=backend.name) if need_vectors else {}
     names = {
         str(p.pk): adapter.get_field(p, "name")
         for p in adapter.get_queryset().filter(pk__in=list(kinds) + list(set(co_via.values())))

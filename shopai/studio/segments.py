@@ -124,6 +124,7 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
     fence = "<<<PRODUCT DATA>>>"
     with translation.override("zh-hans" if language == "zh" else "en"):  # the audience in the email's language
         audience = f"{segment.display_name}. {segment.display_description}"
+        subject_fallback = str(segment.display_name)
     if language == "zh":
         instruction = (
             f"为这群顾客写一封营销邮件：{audience}。语气{tone}。第一行写“主题：”加邮件主题，然后写不超过120字的正文，"
@@ -143,7 +144,7 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
     ]
     backend = generation_backend(language)
     result = backend.generate(messages, max_tokens=220, temperature=float(shopai_settings.COPY["TEMPERATURE"]))
-    subject, body = _split_email(result.text, fallback=segment.name)
+    subject, body = _split_email(result.text, fallback=subject_fallback)
     return Campaign.objects.create(
         segment=segment,
         subject=subject[:200],

@@ -1,9 +1,11 @@
 """Storefront template tags; they render overridable templates and never call a model."""
 
+from urllib.parse import urlencode
+
 from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from shopai.recommendations.recommenders import bought_together, recommend_for_user, similar_products
 from shopai.studio.copy import current_text
@@ -29,7 +31,9 @@ def shopai_chat(context):
     """``{% shopai_chat %}``: the floating "Ask us" assistant; it talks to the ask and feedback API."""
     feedback_url = reverse("shopai-api:ask-feedback", args=[_FEEDBACK_ID_SENTINEL])
     try:
-        catalog_url = reverse("shopai:jsi18n")
+        # The language in the URL: the catalogue is cached (server and browser) per URL, and a
+        # shopper who switches language must get the other one.
+        catalog_url = f"{reverse('shopai:jsi18n')}?{urlencode({'lang': get_language() or settings.LANGUAGE_CODE})}"
     except NoReverseMatch:  # the host mounts the API but not shopai's pages: the widget speaks English
         catalog_url = ""
     return {

@@ -53,10 +53,7 @@ class Command(BaseCommand):
             self._prune()
             return
         backend = get_embedding_backend()
-        space = vector_spaces.register(backend)
-        created = vector_spaces.ensure_indexes(space.model_name, space.dimensions)  # idempotent: repairs a dropped one
-        if created:
-            self.stdout.write(f"Created HNSW indexes {', '.join(created)} for {backend.name} ({space.dimensions}-d).")
+        space = vector_spaces.register(backend, force=True)  # repairs a dropped or interrupted index too
         total = get_product_adapter().get_queryset().count()
         if options["all"]:
             self.stdout.write(f"Re-embedding all {total} products with {backend.name}: one model call per product.")
