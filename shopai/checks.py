@@ -330,7 +330,8 @@ def _check_embedding_spaces(alias: str) -> list:
         problems.append(
             checks.Warning(
                 f"The default embedding model {default!r} has not embedded every product yet, and search has no "
-                f"complete model to fall back on: products without its vectors are found by keywords only. "
+                "complete model to fall back on: products without its vectors are not found "
+                "(vectors and keywords are stored per model). "
                 f"Complete: {', '.join(sorted(complete))}.",
                 hint="Run `manage.py shopai_reindex`; to keep search on the old model meanwhile, configure it as "
                 'SHOPAI["EMBEDDINGS"]["previous"] (SEARCH["FALLBACK_EMBEDDINGS"]).',
