@@ -130,8 +130,10 @@ def test_the_wheel_installs_into_a_clean_venv_and_a_minimal_host_passes_the_chec
         "get_template('shopai/chat.html')\n"
         "assert finders.find('shopai/chat.js'), 'static file missing'\n"
         "from shopai.assistant.intents import load_examples\n"
-        "from shopai.studio.grounding import check_text\n"
+        "from shopai.core.grounding import check_text\n"
+        "from shopai.studio import grounding as studio_grounding\n"
         "assert load_examples() and check_text('Waterproof', 'A cotton shirt.').flags\n"
+        "assert studio_grounding.check_text is check_text  # the studio's old path still works\n"
         "print(shopai.__file__)\n"
     )
     result = _run(python, probe, cwd=host, settings="host_settings", path=[host])

@@ -15,11 +15,11 @@ from shopai.api.serializers import errors
 from shopai.api.throttling import (
     EventThrottle,
 )
+from shopai.core.grounding import check_text
 from shopai.core.permissions import can_generate_copy
 from shopai.models import Experiment, GenerationJob
 from shopai.studio.copy import CopyError, CopyRequest, start_job
 from shopai.studio.experiments import ExperimentError, assign, convert, visitor_id
-from shopai.studio.grounding import check_text
 from shopai.studio.serializers import (
     CopyCheckResultSerializer,
     CopyCheckSerializer,

@@ -24,9 +24,9 @@ from django.utils import timezone
 from shopai.adapters import get_product_adapter
 from shopai.backends.generation import GenerationRejected, get_generation_backend
 from shopai.conf import shopai_settings
+from shopai.core.grounding import check_text, without_fence_lookalikes
 from shopai.core.tasks import TRANSIENT, QueueUnavailable, queue_task
 from shopai.models import GeneratedCopy, GenerationJob
-from shopai.studio.grounding import check_text, without_fence_lookalikes
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from shopai.adapters import get_product_adapter
 from shopai.conf import shopai_settings
+from shopai.core.grounding import Flag, check_text
 from shopai.core.language import detect_language
-from shopai.studio.grounding import Flag, check_text
 
 REQUIRED = ("sku", "draft", "label")
 LABELS = ("faithful", "invented")

@@ -1,28 +1,18 @@
-"""Grounding guard: flag facts in generated copy that the product's own data does not support.
+"""The grounding guard as the studio uses it: ``shopai.core.grounding``, and a product's facts.
 
-``check_text(draft, source)`` reads a marketing draft (description, title, meta description,
-bullet highlights; English or Chinese) and the product's facts (``ProductAdapter.get_facts``:
-name, category, description and ``key: value`` lines) and returns the phrases of the draft
-that state something the facts do not: numbers and units, prices, sizes, materials, colours,
-claims and certifications, health claims, promised outcomes and superlatives, places of origin,
-brand or product-line names, and links, e-mail addresses, phone numbers and markup (copy is
-plain text; a link the data does not give sends customers somewhere nobody checked). Each flag
-quotes the phrase exactly as the draft writes it, with a reason a shop owner can act on.
-
-Rules, not a model: pure Python, deterministic, a few milliseconds per draft. The product's
-text is only ever searched, never followed: a sentence in it that talks to a model ("ignore
-previous instructions…") supports nothing, and the same words in a draft are flagged. Before it
-reaches a model it is fenced as data, and ``without_fence_lookalikes`` takes out whatever in it
-reads as the fence (any case, spacing, full-width or look-alike brackets, zero-width characters).
-
-What it cannot see: a fact that is present in the source but attached to another part of the
-product ("three-year warranty" on the motor when the source gives three years for the heating
-plate), arithmetic (7 h + 21 h from the case = "28 hours"), and claims outside its lexicons
-that use only ordinary words.
+The guard moved to ``shopai.core.grounding`` so that other features can check text with it; its
+names stay importable from here. ``check_product_text`` stays in the studio: it reads the
+product through the host's product adapter.
 """
 
-from shopai.studio.grounding.api import Flag, GroundingResult
-from shopai.studio.grounding.fences import without_fence_lookalikes
-from shopai.studio.grounding.guard import check_product_text, check_text
+from __future__ import annotations
+
+from shopai.adapters import get_product_adapter
+from shopai.core.grounding import Flag, GroundingResult, check_text, without_fence_lookalikes
 
 __all__ = ["Flag", "GroundingResult", "check_product_text", "check_text", "without_fence_lookalikes"]
+
+
+def check_product_text(product, draft: str, *, language: str | None = None) -> GroundingResult:
+    """``check_text`` against the product's facts (``ProductAdapter.get_facts``)."""
+    return check_text(draft, get_product_adapter().get_facts(product), language=language)

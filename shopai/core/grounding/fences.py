@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from shopai.studio.grounding.lexicons import load_lexicon
+from shopai.core.grounding.lexicons import load_lexicon
 
 _CONFUSABLES = load_lexicon("fences")
 _BRACKETS: dict[str, str] = _CONFUSABLES["brackets"]

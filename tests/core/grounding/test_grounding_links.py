@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
+from shopai.core.grounding import check_text
 from shopai.studio import copy as copy_service
-from shopai.studio.grounding import check_text
 
 JACKET = """Drizzle Packable Rain Jacket
 Outdoor / Jackets

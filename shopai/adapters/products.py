@@ -1,9 +1,8 @@
-"""How shopai reads the host's product model; subclass and point SHOPAI["PRODUCT_ADAPTER"] here."""
+"""How shopai reads the host's product model; subclass ProductAdapter and point SHOPAI["PRODUCT_ADAPTER"] at it."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.db.models.functions import Cast
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
-from .conf import shopai_settings
+from shopai.conf import shopai_settings
 
 
 def get_product_model():
@@ -35,15 +34,6 @@ def get_product_model():
 def is_product_model(model: type) -> bool:
     label = shopai_settings.PRODUCT_MODEL
     return bool(label) and model._meta.label_lower == str(label).lower()
-
-
-def get_order_adapter():
-    """The adapter that looks up a shopper's orders (SHOPAI["ORDER_ADAPTER"])."""
-    path = shopai_settings.ORDER_ADAPTER
-    try:
-        return import_string(path)()
-    except ImportError as exc:
-        raise ImproperlyConfigured(f'SHOPAI["ORDER_ADAPTER"] = {path!r} cannot be imported: {exc}') from exc
 
 
 def get_product_adapter():
@@ -341,71 +331,10 @@ class ProductAdapter:
         }
 
 
-@dataclass(frozen=True)
-class OrderInfo:
-    number: str
-    status: str
-    tracking: str | None
-    created: Any
-    url: str | None
-
-
 def _flat(value: Any) -> str:
     if isinstance(value, list | tuple | set):
         return ", ".join(str(item) for item in value)
     return str(value)
-
-
-class OrderAdapter:
-    """Looks up a shopper's own orders in SHOPAI["ORDER_MODEL"]; never anybody else's."""
-
-    @property
-    def model(self) -> type[models.Model] | None:
-        label = shopai_settings.ORDER_MODEL
-        if not label:
-            return None
-        try:
-            return apps.get_model(label)
-        except (LookupError, ValueError) as exc:
-            raise ImproperlyConfigured(f'SHOPAI["ORDER_MODEL"] = {label!r} is not an installed model.') from exc
-
-    def _field(self, name: str) -> str:
-        return shopai_settings.ORDER_FIELDS[name]
-
-    def orders_of(self, user) -> models.QuerySet:
-        model = self.model
-        if model is None or user is None or not user.is_authenticated:
-            return model._default_manager.none() if model is not None else None
-        return model._default_manager.filter(**{self._field("user"): user})
-
-    def find_order(self, *, user, number: str) -> OrderInfo | None:
-        """The order with this number if it belongs to ``user``; None otherwise (no hint whether it exists)."""
-        queryset = self.orders_of(user)
-        if queryset is None:
-            return None
-        try:
-            order = queryset.filter(**{self._field("number"): number}).first()
-        except (ValueError, ValidationError):  # "abc" for an integer key
-            return None
-        return self.describe(order) if order is not None else None
-
-    def recent_orders(self, *, user, limit: int = 3) -> list[OrderInfo]:
-        queryset = self.orders_of(user)
-        if queryset is None:
-            return []
-        created = self._field("created")
-        return [self.describe(order) for order in queryset.order_by(f"-{created}")[:limit]]
-
-    def describe(self, order: models.Model) -> OrderInfo:
-        tracking = resolve_path(order, self._field("tracking")) or None
-        url = order.get_absolute_url() if hasattr(order, "get_absolute_url") else None
-        return OrderInfo(
-            number=str(resolve_path(order, self._field("number"))),
-            status=str(resolve_path(order, self._field("status"))),
-            tracking=str(tracking) if tracking else None,
-            created=resolve_path(order, self._field("created")),
-            url=url,
-        )
 
 
 def filter_products(queryset, **filters):

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from shopai.studio.grounding.lexicons import load_lexicon
-from shopai.studio.grounding.quantities import NUMBER_THEN_UNIT, overlaps
-from shopai.studio.grounding.source import SourceFacts
+from shopai.core.grounding.lexicons import load_lexicon
+from shopai.core.grounding.quantities import NUMBER_THEN_UNIT, overlaps
+from shopai.core.grounding.source import SourceFacts
 
 _DATA = load_lexicon("links")
 

@@ -9,8 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from shopai.conf import shopai_settings
+from shopai.core.grounding.quantities import HAS_CJK
 from shopai.core.language import split_sentences
-from shopai.studio.grounding.quantities import HAS_CJK
 
 # --------------------------------------------------------------------------------------------
 # Negation and instructions
@@ -122,7 +122,7 @@ def load_lexicon(name: str) -> dict:
 
 
 def _terms_from_data() -> list[_Term]:
-    """The lexicons in shopai/studio/grounding/data/*.toml as terms, in the order the guard tries them."""
+    """The lexicons in shopai/core/grounding/data/*.toml as terms, in the order the guard tries them."""
     terms = [
         _term(
             entry["kind"],

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from shopai.adapters import get_product_adapter
-from shopai.core.language import detect_language
-from shopai.studio.grounding.api import Flag, GroundingResult
-from shopai.studio.grounding.lexicons import (
+from shopai.core.grounding.api import Flag, GroundingResult
+from shopai.core.grounding.lexicons import (
     BASIC_ZH_COLOUR,
     CAPITALISED,
     INSTRUCTION,
@@ -26,8 +24,8 @@ from shopai.studio.grounding.lexicons import (
     singular_forms,
     title_like,
 )
-from shopai.studio.grounding.links import flag_links
-from shopai.studio.grounding.quantities import (
+from shopai.core.grounding.links import flag_links
+from shopai.core.grounding.quantities import (
     CJK,
     CN_DIGITS,
     CODE,
@@ -43,7 +41,7 @@ from shopai.studio.grounding.quantities import (
     overlaps,
     unit_of,
 )
-from shopai.studio.grounding.source import (
+from shopai.core.grounding.source import (
     SourceFacts,
     analyse_source,
     format_number,
@@ -52,6 +50,7 @@ from shopai.studio.grounding.source import (
     quantities_in,
     supported_by,
 )
+from shopai.core.language import detect_language
 
 # --------------------------------------------------------------------------------------------
 # The guard
@@ -396,8 +395,3 @@ def _brand_shaped(word: str) -> bool:
     if re.search(r"[a-z][A-Z]", word):
         return True
     return bool(re.fullmatch(r"[A-Z][a-z]+-[A-Z][a-z]+", word))
-
-
-def check_product_text(product, draft: str, *, language: str | None = None) -> GroundingResult:
-    """``check_text`` against the product's facts (``ProductAdapter.get_facts``)."""
-    return check_text(draft, get_product_adapter().get_facts(product), language=language)

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from shopai.studio.grounding import Flag, GroundingResult, check_product_text, check_text
+from shopai.core.grounding import Flag, GroundingResult, check_text
+from shopai.studio.grounding import check_product_text
 
 JACKET = """Drizzle Packable Rain Jacket
 Outdoor / Jackets
@@ -399,8 +400,6 @@ def test_eval_command_rejects_bad_files(catalogue, tmp_path):
 
 
 def test_a_shops_own_brands_are_flagged_like_the_shipped_ones(settings):
-    from shopai.studio.grounding import check_text
-
     # Names a capitalisation check cannot see: a Chinese brand, and one written in lower case.
     cases = [
         ("这款抓绒衣采用凯乐石面料，保暖舒适。", "名称：抓绒衣\n描述：保暖抓绒外套。", "zh", "凯乐石"),

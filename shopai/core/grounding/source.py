@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shopai.studio.grounding.lexicons import (
+from shopai.core.grounding.lexicons import (
     COLOURS_ZH,
     SIZE_TOKEN,
     canonical_size,
@@ -15,7 +15,7 @@ from shopai.studio.grounding.lexicons import (
     is_negated,
     singular_forms,
 )
-from shopai.studio.grounding.quantities import (
+from shopai.core.grounding.quantities import (
     CN_DIGITS,
     CURRENCY,
     DIGITS,
