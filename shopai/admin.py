@@ -6,6 +6,10 @@ in ``list_display``.
 """
 
 from shopai.assistant import admin as assistant_admin  # noqa: F401  (registers FAQs, conversations)
+from shopai.assistant import (
+    admin_after_sales,  # noqa: F401  (registers returns and cancellations)
+    admin_cases,  # noqa: F401  (registers handoff cases, conversations)
+)
 from shopai.core.admin_actions import erase_shopai_data  # for the host's user admin: actions = [erase_shopai_data]
 from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.recommendations import admin as recommendations_admin  # noqa: F401  (registers tuned settings)

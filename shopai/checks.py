@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import current_app
+from django.conf import global_settings, settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
@@ -11,6 +14,7 @@ from django.db.utils import DatabaseError
 
 from shopai.adapters import get_order_adapter, get_product_adapter, get_product_model, orm_field
 from shopai.backends import EXTRAS, backend_class, get_embedding_backend
+from shopai.backends.generation import generation_alias
 from shopai.conf import shopai_settings
 from shopai.core.chinese_words import SEGMENTERS
 from shopai.models import EMBEDDING_DIMENSIONS, EmbeddingSpace
@@ -111,13 +115,16 @@ def check_order_model(app_configs=None, **kwargs):
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="shopai.E010")]
     fields = shopai_settings.ORDER_FIELDS
+    # Fields shopai reads when they exist (a line's quantity, shipping dates): checked when the shop names them.
+    named = (getattr(settings, "SHOPAI", {}) or {}).get("ORDER_FIELDS", {})
+    optional = {name for name in ("item_quantity", "shipped", "delivered") if name not in named}
     errors = []
     line_model = None
     for name, path in fields.items():
-        if name == "item_product" or not path:
+        if name in LINE_FIELDS or not path:
             continue
         problem = _path_problem(model, path, text=False)
-        if problem:
+        if problem and name not in optional:
             errors.append(checks.Error(f"{problem} (SHOPAI ORDER_FIELDS[{name!r}]: {path!r}).", id="shopai.E010"))
         elif name == "items":
             try:
@@ -129,15 +136,19 @@ def check_order_model(app_configs=None, **kwargs):
                         id="shopai.E010",
                     )
                 )
-    if line_model is not None and fields.get("item_product"):
-        problem = _path_problem(line_model, fields["item_product"], text=False)
-        if problem:
+    for name in LINE_FIELDS:
+        if line_model is None or not fields.get(name):
+            continue
+        problem = _path_problem(line_model, fields[name], text=False)
+        if problem and name not in optional:
             errors.append(
-                checks.Error(
-                    f"{problem} (SHOPAI ORDER_FIELDS['item_product']: {fields['item_product']!r}).", id="shopai.E010"
-                )
+                checks.Error(f"{problem} (SHOPAI ORDER_FIELDS[{name!r}]: {fields[name]!r}).", id="shopai.E010")
             )
     return errors
+
+
+# ORDER_FIELDS read on an order's line rather than on the order.
+LINE_FIELDS = ("item_product", "item_quantity")
 
 
 @checks.register()
@@ -418,3 +429,96 @@ def check_task_durability(app_configs=None, **kwargs):
             id="shopai.W003",
         )
     ]
+
+
+@checks.register()
+def check_handoff_notifications(app_configs=None, **kwargs):
+    """Handoff notices reach staff, and cannot be read or forged on the way."""
+    config = shopai_settings.section("ASSISTANT", "HANDOFF")
+    warnings = []
+    webhook = str(config["WEBHOOK"] or "")
+    if webhook and not webhook.lower().startswith("https://") and not settings.DEBUG:
+        warnings.append(
+            checks.Warning(
+                'ASSISTANT["HANDOFF"]["WEBHOOK"] is not an https:// URL: case notices and their signature '
+                "travel unencrypted, and anyone on the way can replay them.",
+                hint="Use the receiver's https:// address.",
+                id="shopai.W006",
+            )
+        )
+    if config["EMAILS"] and settings.DEFAULT_FROM_EMAIL == global_settings.DEFAULT_FROM_EMAIL:
+        warnings.append(
+            checks.Warning(
+                f'ASSISTANT["HANDOFF"]["EMAILS"] is set, but DEFAULT_FROM_EMAIL is Django\'s default '
+                f"{global_settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse or file such mail as spam.",
+                hint="Set DEFAULT_FROM_EMAIL to an address of the shop's own domain.",
+                id="shopai.W006",
+            )
+        )
+    secret_env = str(config["WEBHOOK_SECRET_ENV"] or "")
+    if secret_env and not os.environ.get(secret_env):
+        warnings.append(
+            checks.Warning(
+                f'ASSISTANT["HANDOFF"]["WEBHOOK_SECRET_ENV"] names {secret_env}, which is unset here: the webhook '
+                "is sent without X-Shopai-Signature, and a receiver that verifies it rejects every notice.",
+                hint=f"Set {secret_env} in the environment of the web processes and of the Celery workers "
+                'that consume QUEUES["notifications"].',
+                id="shopai.W006",
+            )
+        )
+    return warnings
+
+
+@checks.register()
+def check_reply_writer(app_configs=None, **kwargs):
+    """The reply writer's model gives up within the writer's TIMEOUT: a backend still retrying after it
+    holds one of the writer's WORKERS slots for a reply nobody waits for."""
+    config = shopai_settings.section("ASSISTANT", "REPLY_WRITER")
+    alias = config["BACKEND"]
+    if not alias:
+        return []
+    if alias not in shopai_settings.GENERATION:
+        return [
+            checks.Error(
+                f'ASSISTANT["REPLY_WRITER"]["BACKEND"] = {alias!r} is no alias of SHOPAI["GENERATION"]: '
+                "every reply would be the plain answer.",
+                hint=f'Name an alias of SHOPAI["GENERATION"] ({", ".join(map(repr, shopai_settings.GENERATION))}), '
+                'add the alias there, or set BACKEND to "" to turn the reply writer off.',
+                id="shopai.E013",
+            )
+        ]
+    try:
+        deadline = float(config["TIMEOUT"])
+    except (TypeError, ValueError):
+        return []
+    # GENERATION_BY_LANGUAGE wins over BACKEND: the writer may call other aliases for some languages.
+    languages_of: dict[str, list[str]] = {alias: []}
+    for language in config["LANGUAGES"] or []:
+        try:
+            routed = generation_alias(alias, language=language)
+        except ImproperlyConfigured:
+            continue  # shopai.E011
+        languages_of.setdefault(routed, []).append(str(language))
+    warnings = []
+    for name, languages in languages_of.items():
+        try:
+            cls, backend_config = backend_class("GENERATION", name)
+            timeout = float(backend_config.get("timeout", cls.default_timeout))
+            tries = int(backend_config.get("max_retries", cls.default_max_retries)) + 1
+        except (ImproperlyConfigured, AttributeError, TypeError, ValueError):
+            continue  # not a generation backend shopai knows, or fails when first used (and says why)
+        if timeout * tries <= deadline:
+            continue
+        routed_for = f" (it writes {', '.join(languages)} through GENERATION_BY_LANGUAGE)" if name != alias else ""
+        warnings.append(
+            checks.Warning(
+                f'SHOPAI["GENERATION"][{name!r}]{routed_for} may take {timeout:g} s x {tries} tries = '
+                f'{timeout * tries:g} s, longer than ASSISTANT["REPLY_WRITER"]["TIMEOUT"] ({deadline:g} s): the '
+                "shopper gets the plain answer meanwhile, but the late rewrite keeps a writer slot busy, and "
+                "rewrites are skipped while every slot is taken.",
+                hint=f'Give the reply writer an alias of its own with CONFIG "max_retries": 0 and "timeout" of at '
+                f"most {deadline:g}.",
+                id="shopai.W007",
+            )
+        )
+    return warnings

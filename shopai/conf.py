@@ -94,6 +94,49 @@ DEFAULTS: dict[str, Any] = {
         # Pages the assistant links to: a path, a URL or a URL name; "" offers no link (sign-in
         # then uses Django's LOGIN_URL). The shop's own pages, so none is assumed.
         "LINKS": {"orders": "", "returns": "", "contact": "", "login": ""},
+        # A chat keeps its turns and a small state (the question it is waiting on, the order in
+        # focus) for EXPIRE_MINUTES after its last message (not while a case is open with staff);
+        # then a new one starts. The chat widget asks for staff replies every POLL_SECONDS.
+        "CONVERSATIONS": {"EXPIRE_MINUTES": 30, "POLL_SECONDS": 10},
+        # The short replies read against the assistant's last question ("yes", "the second one",
+        # "还是没到"), a JSON file {"en": {"yes": [...], "no": [...], "ordinals": {...}, "still": [...],
+        # "ack": [...]}, "zh": ...} (None: shopai/assistant/data/followups.json).
+        "FOLLOWUP_PHRASES": None,
+        # Handoffs open a case in admin for these reasons (asked, angry, unsure, out_of_scope,
+        # needs_approval, delivery). EMAILS and WEBHOOK (an https URL; its JSON body is signed with
+        # HMAC-SHA256 in X-Shopai-Signature when the environment variable WEBHOOK_SECRET_ENV names a
+        # secret) are told of each new case, by a Celery task on QUEUES["notifications"]; ADMIN_URL is
+        # the site's address for the link to the case. A case with no staff reply after SLA_MINUTES
+        # is counted as overdue. SHOW_STAFF_NAMES: shoppers see the first name of who replied.
+        "HANDOFF": {
+            "CASE_REASONS": ["asked", "angry", "unsure", "out_of_scope", "needs_approval", "delivery"],
+            "EMAILS": [],
+            "WEBHOOK": "",
+            "WEBHOOK_SECRET_ENV": "",
+            "ADMIN_URL": "",
+            "SLA_MINUTES": 240,
+            "SHOW_STAFF_NAMES": True,
+        },
+        # Returns and cancellations the assistant takes down for staff to approve (the ORDER_ADAPTER's
+        # can_return / can_cancel decide): days after delivery (or shipping) a return may be asked for.
+        # RETURN_STATES: the order states a return may be asked from (None: the order adapter's own
+        # rule; the oscar preset sets ["Complete"]).
+        "AFTER_SALES": {"RETURN_DAYS": 30, "RETURN_STATES": None},
+        # Delivery problems: a shipped order is due EXPECTED_DAYS after shipping (unless the adapter's
+        # expected_delivery says otherwise), and counts as lost LOST_AFTER_DAYS after it was due.
+        "DELIVERY": {"EXPECTED_DAYS": 5, "LOST_AFTER_DAYS": 5},
+        # Optional: a GENERATION alias rewrites FAQ and order answers into a natural reply in the
+        # shopper's language and TONE, for the LANGUAGES listed; "" = off. A rewrite that adds a
+        # fact, drops a number or link, or takes longer than TIMEOUT seconds is replaced by the
+        # plain answer. At most WORKERS rewrites run at once per process (others get the plain one).
+        "REPLY_WRITER": {
+            "BACKEND": "",
+            "LANGUAGES": ["en"],
+            "TONE": "friendly",
+            "TIMEOUT": 2.5,
+            "MAX_TOKENS": 200,
+            "WORKERS": 2,
+        },
     },
     "RECOMMENDATIONS": {
         # How much each kind of event says about a shopper's interests.
@@ -144,7 +187,7 @@ DEFAULTS: dict[str, Any] = {
         "LENGTHS": {"short": 40, "medium": 80, "long": 140},
         "MAX_PRODUCTS_PER_JOB": 500,
         # The shop's own brand and technology names, flagged by the grounding guard when a draft names
-        # one the product's data does not (the shipped list is shopai/studio/grounding/data/brands.toml).
+        # one the product's data does not (the shipped list is shopai/core/grounding/data/brands.toml).
         "EXTRA_BRANDS": [],
         # Sampling temperature for copy (bench/copy_temperature.py: hotter drafts invent more).
         "TEMPERATURE": 0.3,
@@ -162,6 +205,10 @@ DEFAULTS: dict[str, Any] = {
         "items": "items",
         "item_product": "product",
         "state": "status",
+        # A line's quantity; when the order shipped and was delivered ("" = not recorded).
+        "item_quantity": "quantity",
+        "shipped": "shipped_at",
+        "delivered": "",
     },
     # Order states whose lines count as bought (None: every order). Other states (cancelled,
     # returned) withdraw the order's purchases from the shopper's history.
@@ -175,7 +222,7 @@ DEFAULTS: dict[str, Any] = {
     # Products each periodic sweep queues at most, and how many it re-reads to find texts changed
     # behind the receivers' back (the slices go round the catalogue, one per sweep).
     "SWEEP_LIMIT": 5000,
-    "QUEUES": {"embeddings": "embeddings", "generation": "generation"},
+    "QUEUES": {"embeddings": "embeddings", "generation": "generation", "notifications": "default"},
     # Keyword search and how it is fused with vector search (shopai.search.hybrid). Chosen on the
     # dev splits of eval/search (Magento Luma and DummyJSON catalogues, pooled blind judgements).
     "SEARCH": {
@@ -228,6 +275,8 @@ DEFAULTS: dict[str, Any] = {
         "feedback": "60/minute",
         "events": "600/minute",
         "recommendations": "120/minute",
+        # The chat widget asking for staff replies to an open case.
+        "poll": "120/minute",
     },
 }
 
@@ -275,6 +324,13 @@ class ShopAISettings:
         if name not in merged:
             raise AttributeError(f"Unknown shopai setting {name!r}")
         return merged[name]
+
+    def section(self, name: str, key: str) -> dict[str, Any]:
+        """A dict inside a merged setting (ASSISTANT["HANDOFF"]), merged over its defaults, so a
+        shop can change one key of it without restating the rest."""
+        default = DEFAULTS[name][key]
+        value = getattr(self, name).get(key, default)
+        return {**default, **value} if isinstance(value, dict) else default
 
     def reload(self) -> None:
         self._cache = None

@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from shopai import backends, signals
 from shopai.adapters import get_product_adapter, get_product_model, is_product_model
-from shopai.assistant import faqs, intents
+from shopai.assistant import faqs, intents, notifications
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
 from shopai.core import health
@@ -196,6 +196,13 @@ def experiments_count_purchases(sender, *, user_id, product_pks, **kwargs):
 def profiles_follow_the_model(sender, *, model_name: str, **kwargs):
     # Interest profiles live in the product vectors' space: rebuilt in the new model's, once it serves.
     transaction.on_commit(profiles.queue_rebuild_all)
+
+
+@receiver(signals.handoff_requested, dispatch_uid="shopai_handoff_notify_staff")
+def handoff_notify_staff(sender, *, case_id: int, **kwargs):
+    # Sent once the case committed: queue the e-mail and webhook (if the shop set either); a broker
+    # that is down loses the notice only, the case is in admin.
+    notifications.schedule_handoff_notification(case_id=case_id)
 
 
 @receiver(pre_delete, dispatch_uid="shopai_user_deleted")

@@ -19,3 +19,8 @@ shopper_erased = Signal()
 # first time: search serves that model from now on. Recommendations rebuild interest profiles in
 # its space (they were in the previous model's).
 embedding_model_completed = Signal()
+# The assistant handed a conversation to staff and opened a case (``case_id``, ``reason``, ``priority``
+# 1 urgent … 3 normal, ``language``), sent after the transaction commits. shopai's own receiver
+# e-mails ASSISTANT["HANDOFF"]["EMAILS"] and calls its WEBHOOK; a host may connect its own (a chat
+# tool, a ticket system).
+handoff_requested = Signal()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from shopai.assistant import faqs
-from shopai.assistant.tasks import embed_faqs_task, suggest_faq_phrasings_task
+from shopai.assistant.tasks import embed_faqs_task, notify_handoff_task, suggest_faq_phrasings_task
 from shopai.core.tasks import ShopAITask
 from shopai.recommendations.tasks import rebuild_profiles_task, update_profile_task
 from shopai.search import embeddings
@@ -21,6 +21,7 @@ __all__ = [
     "embed_faqs_task",
     "embed_products_task",
     "generate_copy_task",
+    "notify_handoff_task",
     "rebuild_profiles_task",
     "suggest_faq_phrasings_task",
     "sweep_stale_embeddings",

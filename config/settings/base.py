@@ -197,6 +197,9 @@ SHOPAI = {
         },
     },
     "ORDER_MODEL": "store.Order",
+    # The demo's rules for returns and cancellations the assistant takes down (store/adapters.py).
+    "ORDER_ADAPTER": "store.adapters.StoreOrderAdapter",
+    "ORDER_FIELDS": {"delivered": "delivered_at"},
     "ORDER_PURCHASED_STATES": ["paid", "shipped", "delivered"],
     "RECOMMENDATIONS": {
         # A gear and lifestyle shop: a jacket or a tent is not bought twice, food and toiletries are.

@@ -58,6 +58,12 @@ class RecommendationThrottle(ShopAIThrottle):
     scope = "recommendations"
 
 
+class PollThrottle(ShopAIThrottle):
+    """The chat widget asking for staff replies every few seconds while a case is open."""
+
+    scope = "poll"
+
+
 def throttle_page(request, throttle_class: type[ShopAIThrottle]) -> float | None:
     """For pages outside DRF: None if the request may go on, else the seconds to wait (the same
     budget as the API's: a page and its API share one rate)."""

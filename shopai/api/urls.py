@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import IntConverter
 
-from shopai.assistant.api import AskView, FeedbackView
+from shopai.assistant.api import AskView, ConversationMessagesView, FeedbackView
 from shopai.recommendations.api import EventView, RecommendationsView, SimilarProductsView
 from shopai.search.api import ProductSearchView
 from shopai.studio.api import (
@@ -32,6 +32,11 @@ urlpatterns = [
     path("recommendations", RecommendationsView.as_view(), name="recommendations"),
     path("products/<str:product_id>/similar", SimilarProductsView.as_view(), name="similar"),
     path("ask/<rowid:exchange_id>/feedback", FeedbackView.as_view(), name="ask-feedback"),
+    path(
+        "conversations/<str:session_id>/messages",
+        ConversationMessagesView.as_view(),
+        name="conversation-messages",
+    ),
     path("products/<str:product_id>/copy", ProductCopyView.as_view(), name="product-copy"),
     path("products/<str:product_id>/copy/check", CopyCheckView.as_view(), name="product-copy-check"),
     path("jobs/<rowid:job_id>", JobView.as_view(), name="job"),

@@ -1,7 +1,10 @@
 """The customer-service assistant: intent, FAQ answer with calibrated confidence, mood, orders, handoff.
 
-Replies are composed only from stored text (FAQ answers, product descriptions, order
-records) and fixed phrases; nothing is generated, so nothing is invented.
+Each message is a turn of a conversation (``conversations``): a short reply to the assistant's last
+question ("1234", "yes", "the second one") is read against what it asked (``followups``); anything
+else is classified afresh. Replies are composed from stored text (FAQ answers, product descriptions,
+order records) and fixed phrases; an optional reply writer may reword them, checked against those
+texts (``reply_writer``).
 """
 
 from __future__ import annotations
@@ -9,93 +12,42 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from django.conf import settings
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 
 from shopai.adapters import get_order_adapter
-from shopai.assistant import products_qa
+from shopai.assistant import handoffs, products_qa, reply_writer
+from shopai.assistant.after_sales import confirm as confirm_after_sales
+from shopai.assistant.conversations import open_conversation, save_state, state_of
 from shopai.assistant.faqs import FAQHit, assistant_backend, retrieve_faqs
+from shopai.assistant.followups import FollowUp, match_line, read_followup
 from shopai.assistant.intents import get_intent_classifier
+from shopai.assistant.orders import ORDER_INTENTS, order_reply
+from shopai.assistant.replies import (  # noqa: F401  (PHRASES, phrases, link: part of this module's API)
+    PHRASES,
+    REPLY_LANGUAGES,
+    AssistantReply,
+    Turn,
+    add_link,
+    link,
+    phrases,
+)
 from shopai.backends import get_backend
-from shopai.backends.sentiment import Sentiment
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
 from shopai.core.redaction import personal_data_spans, redact
-from shopai.models import Exchange
+from shopai.models import Conversation, Exchange, HandoffCase
 
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
 ORDER_NUMBER = re.compile(r"(?:order\s*(?:no\.?|number|#)?|#|订单号?|单号)\s*[:：]?\s*(\d{1,12})\b", re.IGNORECASE)
 LONE_NUMBER = re.compile(r"(?<![\d.])(\d{3,12})(?![\d.])")
-# Intents answered elsewhere than the FAQ: a person, the shopper's orders, a product's own text.
-ROUTES = ("human_agent", "order_status", "product_question")
 # Intents with a next step on the shopper's orders page: (phrase, ASSISTANT["LINKS"] page).
 NEXT_STEPS = {"cancel_order": ("cancel_next", "orders"), "return_refund": ("returns_next", "returns")}
-
-# The replies' fixed phrases, in English; shopai/locale holds their translations. A reply is in the
-# language of the question, whatever the page's: a shopper who asks in Chinese on an English page
-# reads Chinese (the FAQ answer and the product text quoted next to them are in that language too).
-PHRASES = {
-    "sorry": _("I'm sorry about the trouble."),
-    "offer_human": _("If you'd rather talk to a person, just say so and I'll hand you over."),
-    "handoff": _("I've passed your message to our customer service team; a colleague will get back to you."),
-    "not_sure": _("I'm not sure I can answer that correctly, so I've passed your question to our team."),
-    "asked_human": _("Of course — I'm handing you over to a colleague from our customer service team."),
-    "sign_in": _("Please sign in so that I can look up your orders."),
-    "order": _("Order {number} is {status}."),
-    "tracking": _("Tracking number: {tracking}."),
-    "order_unknown": _("I couldn't find order {number} on your account. Please check the number."),
-    "recent": _("Your recent orders: {orders}."),
-    "no_orders": _("I can't see any orders on your account yet."),
-    "ask_number": _("Which order do you mean? Tell me its number, e.g. “order 1234”."),
-    "cancel_next": _("You can cancel an order that has not shipped yet from your orders page."),
-    "cancel_shipped": _(
-        "Order {number} has already shipped, so it can no longer be cancelled; you can return it once it arrives."
-    ),
-    "returns_next": _("You can start a return from your orders page."),
-    "product": _("About {name}: {sentence}"),
-    "product_unknown": _("The description of {name} doesn't say, so I've asked a colleague to check."),
-    # Labels of the links a reply offers (ASSISTANT["LINKS"] names the pages).
-    "link_orders": _("orders"),
-    "link_returns": _("returns"),
-    "link_contact": _("contact"),
-    "link_login": _("sign in"),
-    "link_order": _("order {number}"),
-}
-# detect_language()'s codes as Django language codes, for the catalogue.
-REPLY_LANGUAGES = {"en": "en", "zh": "zh-hans"}
-
-
-def phrases(language: str) -> dict[str, str]:
-    """The fixed phrases in the reply's language (English for a language shopai has no catalogue for)."""
-    with translation.override(REPLY_LANGUAGES.get(language, "en")):
-        return {key: str(text) for key, text in PHRASES.items()}
-
-
-@dataclass
-class AssistantReply:
-    reply: str
-    answer: str | None
-    confidence: float
-    intent: str
-    intent_confidence: float
-    sentiment: Sentiment
-    handoff: bool
-    language: str
-    session_id: str
-    handoff_reason: str = ""
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    links: list[dict[str, str]] = field(default_factory=list)
-    id: int | None = None
-    faq_id: int | None = None
-    # What the FAQ confidence was computed from (evaluation and refitting read it; not shown).
-    features: dict[str, float] = field(default_factory=dict)
+# Intents about one of the shopper's orders that act or diagnose (more than its status).
+ORDER_PROBLEMS = tuple(intent for intent in ORDER_INTENTS if intent != "order_status")
+# A message with letters or CJK characters has a language of its own; "1234" takes the conversation's.
+HAS_WORDS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def normalise(text: str) -> str:
@@ -144,61 +96,115 @@ def confidence_threshold(language: str | None) -> float:
     return float(value)
 
 
-def add_link(result: AssistantReply, label: str, name: str) -> None:
-    """Offer ASSISTANT["LINKS"][name] under ``label``, unless the shop has no such page."""
-    url = link(name)
-    if url:
-        result.links.append({"label": label, "url": url})
-
-
 def supporting_sentence(*, question: str, vector: np.ndarray, text: str, language: str) -> str:
     """The passage of ``text`` that answers the question (the SHOPAI["QA"] reader)."""
     span = get_backend("QA").extract(question, text, language=language, question_vector=vector)
     return span.text if span is not None else text.strip()
 
 
-def link(name: str) -> str:
-    """A link from ASSISTANT["LINKS"]: a path or URL as given, else a URL name to reverse; "" for none
-    (sign-in falls back to Django's LOGIN_URL)."""
-    target = shopai_settings.ASSISTANT["LINKS"].get(name, "")
-    if not target and name == "login":
-        target = str(settings.LOGIN_URL or "")
-    if not target or "/" in target or target.startswith(("mailto:", "tel:", "http:", "https:")):
-        return target
-    try:
-        return reverse(target)
-    except NoReverseMatch:
-        return target
-
-
-def answer_question(*, question: str, user=None, session_id: str | None = None) -> AssistantReply:
-    """Answer a shopper's question from the shop's own texts, or hand over to a human."""
-    config = shopai_settings.ASSISTANT
+def answer_question(
+    *, question: str, user=None, session_id: str | None = None, visitor_key: str = "", now=None
+) -> AssistantReply:
+    """Answer a shopper's message, a turn of their conversation (``session_id``: the id a previous
+    reply returned; an unknown, expired or somebody else's id starts a new conversation)."""
+    now = now or timezone.now()
     text = normalise(question)
     # The order number is read from the shopper's words first; everything after (the embedding,
     # intent, sentiment, retrieval, the log) sees only the redacted message.
     order_number = mentioned_order(text)
     text = redact(text)
-    language = detect_language(text)
-    say = phrases(language)
-    backend = assistant_backend()
-    vector = backend.embed_query(text)
-    classifier = get_intent_classifier(backend)
-    probabilities = dict(zip(classifier.labels, classifier.probabilities(vector)[0], strict=True))
-    intent = max(probabilities, key=probabilities.get)
+    conversation = open_conversation(session_id=session_id, user=user, visitor_key=visitor_key, now=now)
+    state = state_of(conversation)
+    language = detect_language(text) if HAS_WORDS.search(text) or not conversation.language else conversation.language
     sentiment = get_backend("SENTIMENT").analyse(text, language)
     result = AssistantReply(
         reply="",
         answer=None,
         confidence=0.0,
-        intent=intent,
-        intent_confidence=float(probabilities[intent]),
+        intent="",
+        intent_confidence=0.0,
         sentiment=sentiment,
         handoff=False,
         language=language,
-        session_id=session_id or uuid.uuid4().hex,
+        session_id=conversation.session_id,
     )
-    body: list[str] = []
+    turn = Turn(result=result, say=phrases(language), user=user, conversation=conversation, state=state, now=now)
+    case = _unresolved_case(conversation)
+    vector = None
+    if case is not None and case.first_staff_reply_at is not None:
+        # A colleague has answered: the conversation is theirs, the message joins the case.
+        handoffs.shopper_wrote(conversation=conversation)
+        result.intent, result.intent_confidence = "with_staff", 1.0
+        turn.hand_over("case_open")
+        body = [turn.say["added_to_case"]]
+    else:
+        pending, done = state.pop("pending", None), state.pop("done", None)
+        followup = read_followup(text=text, pending=pending, language=language, focus_order=state.get("focus_order"))
+        if followup is None and pending and pending.get("slot") == "line":
+            followup = line_named(turn, pending=pending, text=text)
+        if followup is not None:
+            body = _follow_up(turn, followup, pending=pending or {}, done=done)
+        else:
+            vector, body = _new_question(turn, text=text, order_number=order_number)
+    _mood(turn, body)
+    if result.handoff and not any(item.get("url") == link("contact") for item in result.links):
+        add_link(result, turn.say["link_contact"], "contact")
+    result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
+    writer = _rewrite(result, question=text) if result.rewritable and not result.handoff else None
+    state["last_intent"] = result.intent
+    save_state(conversation, state=state, language=language, now=now)
+    exchange = _log(result, question=text, user=user, vector=vector, conversation=conversation, writer=writer)
+    reason = handoffs.case_reason_for(result.handoff_reason) if result.handoff else None
+    if reason is not None:
+        case = handoffs.open_case(
+            conversation=conversation,
+            exchange=exchange,
+            reason=reason,
+            detail=result.handoff_reason,
+            sentiment_label=sentiment.label,
+            sentiment_score=sentiment.score,
+            language=language,
+        )
+    result.case = {"status": case.status} if case is not None else None
+    return result
+
+
+def _unresolved_case(conversation: Conversation) -> HandoffCase | None:
+    if conversation.handoff_status != Conversation.Handoff.WITH_STAFF:
+        return None
+    return conversation.cases.exclude(status=HandoffCase.Status.RESOLVED).first()
+
+
+def _follow_up(turn: Turn, followup: FollowUp, *, pending: dict, done: dict | None) -> list[str]:
+    """A reply to the assistant's last question, answered without the classifier."""
+    result, say = turn.result, turn.say
+    default = {"still": "delivery_late", "order_number": "order_status"}.get(followup.kind, "ack")
+    result.intent = pending.get("intent", "") or default
+    result.intent_confidence = 1.0  # read by a rule, not guessed
+    if followup.kind == "order_number" or (followup.kind == "choice" and pending.get("slot") == "order_number"):
+        return order_reply(turn, intent=result.intent, number=followup.value)
+    if followup.kind == "choice":  # an item of the order a return is about
+        return order_reply(turn, intent="return_refund", number=str(pending.get("order")), line=followup.value)
+    if followup.kind == "yes":
+        return confirm_after_sales(turn, pending=pending)
+    if followup.kind == "still":
+        return order_reply(turn, intent="delivery_late", number=followup.value)
+    result.confidence = 1.0
+    if followup.kind == "no":
+        return [say["nothing_changed"]]
+    return [say["already_requested"] if done else say["ack"]]
+
+
+def _new_question(turn: Turn, *, text: str, order_number: str | None) -> tuple[np.ndarray, list[str]]:
+    """A message of its own: embedded, classified, looked up in the FAQ, routed."""
+    config, result, say = shopai_settings.ASSISTANT, turn.result, turn.say
+    language = turn.language
+    backend = assistant_backend()
+    vector = backend.embed_query(text)
+    classifier = get_intent_classifier(backend)
+    probabilities = dict(zip(classifier.labels, classifier.probabilities(vector)[0], strict=True))
+    intent = max(probabilities, key=probabilities.get)
+    result.intent, result.intent_confidence = intent, float(probabilities[intent])
     # The shop's FAQ is asked first: a question it answers with confidence stays with it, unless
     # the shopper plainly wants something else (a person, an order by its number): intent routing
     # must not take "what are your support hours?" away from the FAQ that answers it.
@@ -207,66 +213,118 @@ def answer_question(*, question: str, user=None, session_id: str | None = None) 
     features = retrieval_features(hits, out_of_scope=oos)
     faq_confidence = confidence_from(features, language=language)
     faq_answers = bool(hits) and faq_confidence >= confidence_threshold(language)
-    names_an_order = order_number is not None
-    sure = result.intent_confidence
-    routed = intent in ROUTES and (
-        sure >= float(config["ROUTE_CONFIDENCE"])
-        or (not faq_answers and sure >= float(config["ROUTE_MIN_CONFIDENCE"]))
-        or (intent == "order_status" and names_an_order)
+    focus = turn.state.get("focus_order")
+    route = choose_route(
+        intent=intent,
+        sure=result.intent_confidence,
+        faq_answers=faq_answers,
+        names_an_order=order_number is not None,
+        order_in_focus=bool(focus),
+        signed_in=turn.signed_in,
     )
-    found = (
-        products_qa.answer(question=text, vector=vector, language=language)
-        if routed and intent == "product_question"
-        else None
-    )
-
-    if routed and intent == "human_agent":
-        result.handoff, result.handoff_reason = True, "asked_for_human"
+    if route == "human":
+        turn.hand_over("asked_for_human")
         result.confidence = result.intent_confidence
-        body.append(say["asked_human"])
-    elif routed and intent == "order_status":
-        body += _order_status(result, order_number, user, say)
-    elif found is not None:
+        return vector, [say["asked_human"]]
+    if route == "order":
+        return vector, order_reply(turn, intent=intent, number=order_number or focus, text=text)
+    found = products_qa.answer(question=text, vector=vector, language=language) if route == "product" else None
+    if found is not None:
         product, sentence, confidence = found
         result.confidence = confidence
+        result.sources = [{"product_id": product["id"], "name": product["name"], "score": round(confidence, 4)}]
         if confidence >= config["PRODUCT_CONFIDENCE_THRESHOLD"]:
             result.answer = sentence
-            body.append(say["product"].format(name=product["name"], sentence=sentence))
-        else:
-            result.handoff, result.handoff_reason = True, "product_text_silent"
-            body.append(say["product_unknown"].format(name=product["name"]))
-        result.sources = [{"product_id": product["id"], "name": product["name"], "score": round(confidence, 4)}]
+            return vector, [say["product"].format(name=product["name"], sentence=sentence)]
+        turn.hand_over("product_text_silent")
+        return vector, [say["product_unknown"].format(name=product["name"])]
+    body: list[str] = []
+    result.sources = [{"faq_id": h.faq.pk, "question": h.faq.question, "score": round(h.score, 4)} for h in hits]
+    result.features = features
+    result.confidence = faq_confidence
+    if faq_answers:
+        best = hits[0].faq
+        result.faq_id = best.pk
+        result.answer = supporting_sentence(question=text, vector=vector, text=best.answer, language=language)
+        result.source, result.rewritable = best.answer, True
+        body.append(best.answer)
     else:
-        result.sources = [{"faq_id": h.faq.pk, "question": h.faq.question, "score": round(h.score, 4)} for h in hits]
-        result.features = features
-        result.confidence = faq_confidence
-        if faq_answers:
-            best = hits[0].faq
-            result.faq_id = best.pk
-            result.answer = supporting_sentence(question=text, vector=vector, text=best.answer, language=language)
-            body.append(best.answer)
-        else:
-            result.handoff = True
-            result.handoff_reason = "out_of_scope" if intent == "out_of_scope" else "low_confidence"
-            body.append(say["not_sure"])
-        # A cancellation or a return has a next step of its own, whether or not an FAQ was sure.
-        if intent in NEXT_STEPS and (faq_answers or sure >= float(config["ROUTE_MIN_CONFIDENCE"])):
-            phrase, page = NEXT_STEPS[intent]
-            body.append(say[phrase])
-            add_link(result, say[f"link_{page}"], page)
+        turn.hand_over("out_of_scope" if intent == "out_of_scope" else "low_confidence")
+        body.append(say["not_sure"])
+    low = float(config["ROUTE_MIN_CONFIDENCE"])
+    # A cancellation or a return has a next step of its own, whether or not an FAQ was sure.
+    if intent in NEXT_STEPS and (faq_answers or result.intent_confidence >= low):
+        phrase, page = NEXT_STEPS[intent]
+        body.append(say[phrase])
+        add_link(result, say[f"link_{page}"], page)
+    # About the shopper's own parcel or order, maybe: offer to look, and take the next number as its.
+    if intent in ORDER_PROBLEMS and faq_answers and result.intent_confidence >= low and turn.signed_in:
+        body.append(say["offer_order_action"])
+        turn.ask(slot="order_number", intent=intent, options=[])
+    return vector, body
 
-    if sentiment.score <= config["HANDOFF_SENTIMENT"] and not result.handoff:
-        result.handoff, result.handoff_reason = True, "very_negative"
+
+def choose_route(
+    *, intent: str, sure: float, faq_answers: bool, names_an_order: bool, order_in_focus: bool, signed_in: bool = False
+) -> str:
+    """Who answers: "human", "order" (the shopper's order), "product" (its own text) or "faq".
+
+    A question the FAQ answers with confidence stays with it unless the classifier is sure
+    (ROUTE_CONFIDENCE) it wants a person, a product or an order — and for a delivery problem, a
+    return or a cancellation, only about an order named or in focus: "how long does delivery take?"
+    and "what is your return policy?" are the FAQ's. One the FAQ is unsure of goes to the intent from
+    ROUTE_MIN_CONFIDENCE (returns and cancellations: with an order named or in focus). A signed-in
+    shopper writing about a parcel (ROUTE_MIN_CONFIDENCE) is asked which of theirs, not sent the FAQ."""
+    config = shopai_settings.ASSISTANT
+    high, low = float(config["ROUTE_CONFIDENCE"]), float(config["ROUTE_MIN_CONFIDENCE"])
+    confident = sure >= high or (not faq_answers and sure >= low)
+    if intent in ("human_agent", "product_question"):
+        return ("human" if intent == "human_agent" else "product") if confident else "faq"
+    if intent == "order_status":
+        return "order" if confident or names_an_order else "faq"
+    if intent in ORDER_PROBLEMS:
+        about_an_order = names_an_order or order_in_focus
+        if about_an_order and (confident or (names_an_order and sure >= low)):
+            return "order"
+        if intent.startswith("delivery_") and ((not faq_answers and sure >= low) or (signed_in and sure >= low)):
+            return "order"
+    return "faq"
+
+
+def line_named(turn: Turn, *, pending: dict, text: str) -> FollowUp | None:
+    """ "The boots": the line of the order being returned that the shopper's words name."""
+    if not turn.signed_in:
+        return None
+    adapter = get_order_adapter()
+    order = adapter.get_order(user=turn.user, number=str(pending.get("order", "")))
+    if order is None:
+        return None
+    ref = match_line(text, [[line.ref, line.name] for line in adapter.order_lines(order)], turn.language)
+    return FollowUp("choice", ref) if ref is not None else None
+
+
+def _mood(turn: Turn, body: list[str]) -> None:
+    """An upset shopper is handed over at once; an unhappy one is offered a person."""
+    result, say = turn.result, turn.say
+    if result.sentiment.score <= shopai_settings.ASSISTANT["HANDOFF_SENTIMENT"] and not result.handoff:
+        turn.hand_over("very_negative")
         body.append(say["handoff"])
-    elif sentiment.label == "negative" and not result.handoff:
+    elif result.sentiment.label == "negative" and not result.handoff:
         body.append(say["offer_human"])
-    if sentiment.label == "negative":
+    if result.sentiment.label == "negative":
         body.insert(0, say["sorry"])
-    if result.handoff:
-        add_link(result, say["link_contact"], "contact")
-    result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
-    _log(result, question=text, user=user, vector=vector)
-    return result
+
+
+def _rewrite(result: AssistantReply, *, question: str):
+    """The optional reply writer's version, kept only if it checks out against the reply's facts."""
+    if not reply_writer.enabled(result.language):
+        return None
+    rewrite = reply_writer.rewrite(
+        question=question, plain=result.reply, source=f"{result.source}\n{result.reply}", language=result.language
+    )
+    if rewrite.outcome == "kept":
+        result.reply = rewrite.text
+    return rewrite
 
 
 def mentioned_order(text: str) -> str | None:
@@ -282,46 +340,12 @@ def mentioned_order(text: str) -> str | None:
     return None
 
 
-def _order_status(result: AssistantReply, number: str | None, user, say: dict[str, str]) -> list[str]:
-    result.confidence = result.intent_confidence
-    if user is None or not user.is_authenticated:
-        add_link(result, say["link_login"], "login")
-        return [say["sign_in"]]
-    # The shop's own words for an order (a status's label, e.g. ``get_status_display``) in the reply's
-    # language, like the phrases around them.
-    with translation.override(REPLY_LANGUAGES.get(result.language, "en")):
-        return _order_lines(result, number, user, say)
-
-
-def _order_lines(result: AssistantReply, number: str | None, user, say: dict[str, str]) -> list[str]:
-    adapter = get_order_adapter()
-    if number is not None:
-        order = adapter.find_order(user=user, number=number)
-        if order is None:
-            lines = [say["order_unknown"].format(number=number)]
-        else:
-            result.answer = say["order"].format(number=order.number, status=order.status)
-            lines = [result.answer]
-            if order.tracking:
-                lines.append(say["tracking"].format(tracking=order.tracking))
-            if order.url:
-                result.links.append({"label": say["link_order"].format(number=order.number), "url": order.url})
-            return lines
-    else:
-        lines = []
-    recent = adapter.recent_orders(user=user)
-    if recent:
-        listing = "; ".join(f"{order.number} ({order.status})" for order in recent)
-        lines += [say["recent"].format(orders=listing)] + ([] if number is not None else [say["ask_number"]])
-    else:
-        lines.append(say["no_orders"])
-    add_link(result, say["link_orders"], "orders")
-    return lines
-
-
-def _log(result: AssistantReply, *, question: str, user, vector: np.ndarray) -> None:
+def _log(
+    result: AssistantReply, *, question: str, user, vector: np.ndarray | None, conversation: Conversation, writer=None
+) -> Exchange:
     exchange = Exchange.objects.create(
         session_id=result.session_id,
+        conversation=conversation,
         user=user if user is not None and user.is_authenticated else None,
         question=redact(question),
         language=result.language,
@@ -337,9 +361,12 @@ def _log(result: AssistantReply, *, question: str, user, vector: np.ndarray) -> 
         handoff_reason=result.handoff_reason,
         sources=result.sources,
         question_embedding=vector,
-        question_model=assistant_backend().name,
+        question_model=assistant_backend().name if vector is not None else "",
+        writer=writer.outcome if writer is not None else "",
+        writer_ms=writer.milliseconds if writer is not None else None,
     )
     result.id = exchange.pk
+    return exchange
 
 
 def record_feedback(*, exchange_id: int, session_id: str, user, helpful: bool) -> Exchange | None:

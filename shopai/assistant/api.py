@@ -1,7 +1,9 @@
-"""Assistant API: ask a question, and feedback on an answer."""
+"""Assistant API: ask a question, feedback on an answer, and staff replies to a handed-over chat."""
+
+import re
 
 from django.utils.translation import gettext
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,9 +15,22 @@ from shopai.api.serializers import errors
 from shopai.api.throttling import (
     AskThrottle,
     FeedbackThrottle,
+    PollThrottle,
 )
 from shopai.assistant.answers import answer_question, record_feedback
-from shopai.assistant.serializers import AskResponseSerializer, AskSerializer, FeedbackSerializer
+from shopai.assistant.handoffs import author_name, staff_messages
+from shopai.assistant.serializers import (
+    AskResponseSerializer,
+    AskSerializer,
+    ConversationMessagesQuerySerializer,
+    ConversationMessagesSerializer,
+    FeedbackSerializer,
+)
+from shopai.core.visitors import VISITOR_KEY
+
+# What /ask hands out is 32 hex digits; anything else cannot be a conversation (and a NUL byte must not reach
+# the database).
+SESSION_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class AskView(ShopAIExceptionMixin, APIView):
@@ -37,6 +52,9 @@ class AskView(ShopAIExceptionMixin, APIView):
             question=params.validated_data["question"],
             user=request.user,
             session_id=params.validated_data.get("session_id"),
+            # An anonymous visitor's chat is filed under their visitor key, so erasure finds it; a
+            # visitor without one gets none here (asking creates no session).
+            visitor_key=getattr(request, "session", {}).get(VISITOR_KEY, ""),
         )
         body = {
             "id": result.id,
@@ -51,6 +69,7 @@ class AskView(ShopAIExceptionMixin, APIView):
             "sources": result.sources,
             "links": result.links,
             "language": result.language,
+            "case": result.case,
         }
         return Response(AskResponseSerializer(body).data)
 
@@ -77,3 +96,45 @@ class FeedbackView(ShopAIExceptionMixin, APIView):
         if exchange is None:
             raise NotFound(gettext("No answer with this id in your conversation."))
         return Response(status=204)
+
+
+class ConversationMessagesView(ShopAIExceptionMixin, APIView):
+    """Staff replies in a handed-over chat, for the chat widget to poll; only the chat's owner may read them
+    (the signed-in shopper it belongs to, or whoever holds an anonymous chat's id)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [PollThrottle]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "session_id", str, OpenApiParameter.PATH, description="The session_id the last answer from ask gave."
+            ),
+            ConversationMessagesQuerySerializer,
+        ],
+        responses={200: ConversationMessagesSerializer, **errors(400, 404, 429)},
+    )
+    def get(self, request, session_id: str):
+        params = ConversationMessagesQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        found = None
+        if SESSION_ID.fullmatch(session_id):
+            found = staff_messages(session_id=session_id, user=request.user, after=params.validated_data["after"])
+        if found is None:
+            raise NotFound(
+                gettext("No conversation with this id is yours, or it has ended; ask a question to start a new one.")
+            )
+        customer_service = gettext("Customer service")
+        body = {
+            "case": {"status": found.case.status} if found.case is not None else None,
+            "messages": [
+                {
+                    "id": message.pk,
+                    "body": message.body,
+                    "author": author_name(message) or customer_service,
+                    "created_at": message.created_at,
+                }
+                for message in found.messages
+            ],
+        }
+        return Response(ConversationMessagesSerializer(body).data)

@@ -1,4 +1,4 @@
-"""Assistant API shapes: a question, its answer, feedback."""
+"""Assistant API shapes: a question, its answer, feedback, and staff replies to a handed-over chat."""
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from shopai.api.serializers import StrictCharField
 from shopai.conf import shopai_settings
+from shopai.models import HandoffCase
 
 
 class AskSerializer(serializers.Serializer):
@@ -66,6 +67,12 @@ class LinkSerializer(serializers.Serializer):
     url = serializers.CharField(allow_null=True)
 
 
+class CaseStateSerializer(serializers.Serializer):
+    """Where the chat's case with staff stands; the widget polls for replies until it is resolved."""
+
+    status = serializers.ChoiceField(choices=HandoffCase.Status.choices)
+
+
 class AskResponseSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="Use it to send feedback.")
     session_id = serializers.CharField()
@@ -79,3 +86,34 @@ class AskResponseSerializer(serializers.Serializer):
     sources = SourceSerializer(many=True, help_text="What the reply was built from: FAQs or a product.")
     links = LinkSerializer(many=True)
     language = serializers.CharField()
+    case = CaseStateSerializer(
+        allow_null=True, help_text="The chat's case with staff, if it was handed over: poll its messages."
+    )
+
+
+class ConversationMessagesQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text="Only messages with a larger id: the last id you have shown.",
+        error_messages={
+            "invalid": _("after must be a whole number: the id of the last message you have shown, or 0."),
+            "min_value": _("after must be 0 or more: the id of the last message you have shown."),
+            "max_value": _("after is too large to be a message id."),
+            "max_string_length": _("after is too large to be a message id."),
+        },
+    )
+
+
+class StaffMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Send the largest as `after` next time.")
+    body = serializers.CharField()
+    author = serializers.CharField(help_text='The first name of who wrote it, or "Customer service".')
+    created_at = serializers.DateTimeField()
+
+
+class ConversationMessagesSerializer(serializers.Serializer):
+    case = CaseStateSerializer(allow_null=True, help_text="The conversation's latest case; null if it never had one.")
+    messages = StaffMessageSerializer(many=True)

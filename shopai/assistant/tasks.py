@@ -1,4 +1,4 @@
-"""Assistant tasks: embed FAQs, suggest phrasings (opt-in)."""
+"""Assistant tasks: embed FAQs, suggest phrasings (opt-in), tell staff of a handoff case."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from shopai.assistant import faqs
+from shopai.assistant import faqs, notifications
 from shopai.assistant import phrasings as faq_phrasings
-from shopai.core.tasks import GenerationTask, SettingsRetryTask
+from shopai.core.tasks import GenerationTask, SettingsRetryTask, ShopAITask
 from shopai.models import FAQ
 
 
@@ -32,3 +32,17 @@ def suggest_faq_phrasings_task(self, faq_id: int) -> int:
     """Opt-in: phrasings of one FAQ suggested by the generation backend, for staff to review."""
     faq = FAQ.objects.filter(pk=faq_id).first()
     return len(faq_phrasings.suggest(faq)) if faq is not None else 0
+
+
+@shared_task(
+    base=ShopAITask,
+    bind=True,
+    name="shopai.tasks.notify_handoff",
+    # A mail server or webhook down for a while: 10 retries 2 s to 5 min apart, at most ~18 min in all.
+    max_retries=10,
+    time_limit=60,  # below notifications.CLAIM_SECONDS: a claim never outlives its sender
+)
+def notify_handoff_task(self, case_id: int) -> list[str]:
+    """E-mail ASSISTANT["HANDOFF"]["EMAILS"] and call its WEBHOOK about a new case; a retry repeats
+    only the channels that failed."""
+    return notifications.notify_handoff(case_id=case_id)

@@ -14,8 +14,20 @@ from shopai.assistant.faqs import assistant_backend
 from shopai.conf import shopai_settings
 from shopai.models import FAQ, Exchange
 
-# Handed over because the shopper asked, or was upset, is not a gap in the knowledge base.
-NOT_A_GAP = ("asked_for_human", "very_negative")
+# Handed over because the shopper asked, was upset, wrote while staff held the chat, needed an action
+# or had a problem with their own parcel: not a gap in the knowledge base.
+NOT_A_GAP = (
+    "asked_for_human",
+    "very_negative",
+    "case_open",
+    "needs_approval",
+    "address_change",
+    "delivery_late",
+    "delivery_lost",
+    "delivery_damaged",
+)
+# Questions about the shopper's own order are answered from the order, not the FAQ.
+ABOUT_AN_ORDER = ("order_status", "delivery_late", "delivery_lost", "delivery_damaged", "delivery_address")
 
 
 @dataclass
@@ -44,7 +56,7 @@ def unanswered_exchanges(*, days: int = 30, limit: int = 1000):
         Exchange.objects.filter(created_at__gte=timezone.now() - timedelta(days=days), faq__isnull=True)
         .filter(unsure)
         .exclude(handoff_reason__in=NOT_A_GAP)
-        .exclude(intent="order_status")
+        .exclude(intent__in=ABOUT_AN_ORDER)
         .exclude(question_embedding__isnull=True)
         # Only vectors of the assistant's current model compare (the model may have changed; rows
         # logged before the model was recorded are taken to be of it).

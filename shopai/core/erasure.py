@@ -12,7 +12,19 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from shopai.core.visitors import VISITOR_KEY
-from shopai.models import Event, Exchange, Exposure, GeneratedCopy, GenerationJob, Segment, UserProfile
+from shopai.models import (
+    AfterSalesRequest,
+    CaseMessage,
+    Conversation,
+    Event,
+    Exchange,
+    Exposure,
+    GeneratedCopy,
+    GenerationJob,
+    HandoffCase,
+    Segment,
+    UserProfile,
+)
 from shopai.signals import shopper_erased
 
 
@@ -39,10 +51,13 @@ def signed_in_visitor_keys(user_pks: Iterable) -> dict[str, set[str]]:
 def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[str, int]:
     """Delete, or cut loose from ``user``, everything shopai holds about them; returns what, e.g. {"events": 12}.
 
-    Deleted: their exchanges with the assistant (and the anonymous turns of the same conversations),
-    their events signed in and as an anonymous visitor, their interest profile, their segment
-    memberships. Kept but no longer theirs: their A/B exposures (under "erased:<id>", so running
-    experiments keep their counts) and the copy jobs and reviews they did as staff. The account is
+    Deleted: their conversations with the assistant (signed in, as an anonymous visitor, and the
+    anonymous turns of the same chats) with their exchanges, handoff cases and staff replies, their
+    events signed in and as an anonymous visitor, their interest profile, their segment memberships.
+    Kept but no longer theirs: their return and cancellation requests (the order number is the
+    shop's business record; the host's ``shopper_erased`` receiver erases the order), their A/B
+    exposures (under "erased:<id>", so running experiments keep their counts), and what they did as
+    staff (copy jobs, reviews, cases assigned, replies written, requests decided). The account is
     the host's and stays. ``visitor_keys``: their anonymous-visitor keys; None looks them up
     (``signed_in_visitor_keys``). One transaction, ``shopper_erased`` sent inside it; idempotent.
     """
@@ -51,12 +66,20 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
     keys = sorted({str(key) for key in visitor_keys if key})
     with transaction.atomic():
         conversations = Exchange.objects.filter(user=user).values("session_id")
+        chats = (
+            Conversation.objects.filter(user=user)
+            | Conversation.objects.filter(session_key__in=keys)
+            | Conversation.objects.filter(session_id__in=conversations)
+        )
+        requests = AfterSalesRequest.objects.filter(user=user)
+        unlinked_requests = requests.update(user=None, conversation=None)
+        _, chat_rows = Conversation.objects.filter(pk__in=list(chats.values_list("pk", flat=True))).delete()
         exchanges = Exchange.objects.filter(user=user) | Exchange.objects.filter(
             user__isnull=True, session_id__in=conversations
         )
         membership = Segment._meta.get_field("users")
         removed = {
-            "exchanges": exchanges.delete()[0],
+            "exchanges": exchanges.delete()[0] + chat_rows.get(Exchange._meta.label, 0),
             "events": (Event.objects.filter(user=user) | Event.objects.filter(session_key__in=keys)).delete()[0],
             "interest profiles": UserProfile.objects.filter(user=user).delete()[0],
             "segment memberships": membership.remote_field.through.objects.filter(
@@ -67,6 +90,12 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
             ).update(visitor=Concat(models.Value("erased:"), Cast("pk", models.CharField()))),
             "copy jobs and reviews unlinked": GenerationJob.objects.filter(created_by=user).update(created_by=None)
             + GeneratedCopy.objects.filter(reviewed_by=user).update(reviewed_by=None),
+            "conversations": chat_rows.get(Conversation._meta.label, 0),
+            "handoff cases": chat_rows.get(HandoffCase._meta.label, 0),
+            "after-sales requests unlinked": unlinked_requests,
+            "cases and replies unlinked (staff)": HandoffCase.objects.filter(assignee=user).update(assignee=None)
+            + CaseMessage.objects.filter(author=user).update(author=None)
+            + AfterSalesRequest.objects.filter(decided_by=user).update(decided_by=None),
         }
         for _receiver, response in shopper_erased.send(sender=type(user), user=user, visitor_keys=keys):
             for what, count in (response or {}).items():

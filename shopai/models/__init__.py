@@ -6,10 +6,15 @@ Import models from here (``from shopai.models import FAQ``); the modules are an 
 from shopai.models.assistant import FAQ, Exchange, FAQEmbedding
 from shopai.models.recommendations import Event, RecommenderSettings, UserProfile
 from shopai.models.search import EmbeddingSpace, ProductEmbedding, ProductEmbeddingQuerySet
+from shopai.models.service import AfterSalesRequest, CaseMessage, Conversation, HandoffCase
 from shopai.models.studio import Campaign, Experiment, Exposure, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.models.vectors import EMBEDDING_DIMENSIONS
 
 __all__ = [
+    "AfterSalesRequest",
+    "CaseMessage",
+    "Conversation",
+    "HandoffCase",
     "Campaign",
     "EMBEDDING_DIMENSIONS",
     "EmbeddingSpace",

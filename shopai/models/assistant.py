@@ -112,6 +112,17 @@ class Exchange(models.Model):
     question_model = models.CharField(
         _("question model"), max_length=200, blank=True, help_text=_("Model of question_embedding.")
     )
+    conversation = models.ForeignKey(
+        "shopai.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="exchanges",
+        verbose_name=_("conversation"),
+    )
+    # The optional reply writer (ASSISTANT["REPLY_WRITER"]): kept, flagged, timeout, error, skipped.
+    writer = models.CharField(_("reply writer"), max_length=16, blank=True)
+    writer_ms = models.PositiveIntegerField(_("reply writer time (ms)"), null=True, blank=True)
     helpful = models.BooleanField(_("helpful"), null=True, blank=True)
     feedback_at = models.DateTimeField(_("feedback at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, gettext
 
+from shopai.conf import shopai_settings
 from shopai.recommendations.recommenders import bought_together, recommend_for_user, similar_products
 from shopai.studio.copy import current_text
 from shopai.studio.experiments import ExperimentError, assign, running_for, visitor_id
@@ -24,12 +25,16 @@ def shopai_search_form(context, placeholder=""):
 
 # Any id works for reverse(); the digits are swapped for "{id}" so the widget can fill in each answer's id.
 _FEEDBACK_ID_SENTINEL = 918273645
+# Likewise for a conversation's session id, swapped for "{session}".
+_SESSION_SENTINEL = "shopaisession918273645"
 
 
 @register.inclusion_tag("shopai/chat.html", takes_context=True)
 def shopai_chat(context):
-    """``{% shopai_chat %}``: the floating "Ask us" assistant; it talks to the ask and feedback API."""
+    """``{% shopai_chat %}``: the floating "Ask us" assistant; it talks to the ask and feedback API, and
+    polls for staff replies while a colleague holds the chat."""
     feedback_url = reverse("shopai-api:ask-feedback", args=[_FEEDBACK_ID_SENTINEL])
+    messages_url = reverse("shopai-api:conversation-messages", args=[_SESSION_SENTINEL])
     try:
         # The language in the URL: the catalogue is cached (server and browser) per URL, and a
         # shopper who switches language must get the other one.
@@ -40,6 +45,8 @@ def shopai_chat(context):
         "ask_url": reverse("shopai-api:ask"),
         "catalog_url": catalog_url,
         "feedback_url_template": feedback_url.replace(str(_FEEDBACK_ID_SENTINEL), "{id}"),
+        "messages_url_template": messages_url.replace(_SESSION_SENTINEL, "{session}"),
+        "poll_seconds": shopai_settings.section("ASSISTANT", "CONVERSATIONS")["POLL_SECONDS"],
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "request": context.get("request"),
     }

@@ -20,12 +20,16 @@ from shopai.core.erasure import erase_shopper
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import (
     EMBEDDING_DIMENSIONS,
+    AfterSalesRequest,
+    CaseMessage,
+    Conversation,
     Event,
     Exchange,
     Experiment,
     Exposure,
     GeneratedCopy,
     GenerationJob,
+    HandoffCase,
     Segment,
     UserProfile,
     Variant,
@@ -38,6 +42,13 @@ pytestmark = pytest.mark.django_db
 # Every place shopai keeps a shopper: fields pointing at the user model, and the string keys that
 # name a visitor or a conversation. A new one must be erased (shopai/core/erasure.py) and added here.
 SHOPPER_KEYS = {
+    ("AfterSalesRequest", "decided_by"),
+    ("AfterSalesRequest", "user"),
+    ("CaseMessage", "author"),
+    ("Conversation", "session_id"),
+    ("Conversation", "session_key"),
+    ("Conversation", "user"),
+    ("HandoffCase", "assignee"),
     ("Event", "user"),
     ("Event", "session_key"),
     ("Exchange", "user"),
@@ -75,6 +86,21 @@ def shopper_with_everything(name: str, experiments, segment, django_user_model):
     Exchange.objects.create(session_id=conversation, question=f"hi, I am {name}", intent="faq", reply="hello")
     Exchange.objects.create(session_id=conversation, user=user, question="my order?", intent="faq", reply="x")
     now = timezone.now()
+    chat = Conversation.objects.create(
+        session_id=f"conv-{name}", user=user, last_activity_at=now, expires_at=now, state={"focus_order": "7"}
+    )
+    Exchange.objects.create(session_id=chat.session_id, conversation=chat, user=user, question="late", reply="x")
+    Conversation.objects.create(session_id=f"anon-{name}", session_key=visitor, last_activity_at=now, expires_at=now)
+    case = HandoffCase.objects.create(conversation=chat, reason="delivery", assignee=user)
+    CaseMessage.objects.create(case=case, author=user, body=f"Hello {name}, we are on it.")
+    AfterSalesRequest.objects.create(
+        kind="return",
+        user=user,
+        decided_by=user,
+        conversation=chat,
+        order_number=f"7-{name}",
+        idempotency_key=f"key-{name}",
+    )
     Event.objects.create(user=user, kind="view", object_pk="1", created_at=now)
     Event.objects.create(session_key=visitor, kind="search", query=f"{name} shoes", created_at=now)
     UserProfile.objects.create(user=user, model_name="fake", vector=[1.0] * EMBEDDING_DIMENSIONS)
@@ -104,10 +130,32 @@ def holdings(user) -> dict[str, int]:
         "segments": Segment.objects.filter(users=user).count(),
         "jobs": GenerationJob.objects.filter(created_by=user).count(),
         "reviews": GeneratedCopy.objects.filter(reviewed_by=user).count(),
+        "conversations": Conversation.objects.filter(session_id__in=[f"conv-{name}", f"anon-{name}"]).count(),
+        "chat turns": Exchange.objects.filter(session_id=f"conv-{name}").count(),
+        "cases": HandoffCase.objects.filter(conversation__session_id=f"conv-{name}").count(),
+        "staff replies": CaseMessage.objects.filter(body=f"Hello {name}, we are on it.").count(),
+        "requests": AfterSalesRequest.objects.filter(user=user).count(),
+        "staff work": HandoffCase.objects.filter(assignee=user).count()
+        + CaseMessage.objects.filter(author=user).count()
+        + AfterSalesRequest.objects.filter(decided_by=user).count(),
     }
 
 
-EVERYTHING = {"exchanges": 2, "events": 2, "profile": 1, "exposures": 2, "segments": 1, "jobs": 1, "reviews": 1}
+EVERYTHING = {
+    "exchanges": 2,
+    "events": 2,
+    "profile": 1,
+    "exposures": 2,
+    "segments": 1,
+    "jobs": 1,
+    "reviews": 1,
+    "conversations": 2,
+    "chat turns": 1,
+    "cases": 1,
+    "staff replies": 1,
+    "requests": 1,
+    "staff work": 3,
+}
 NOTHING = dict.fromkeys(EVERYTHING, 0)
 
 
@@ -141,7 +189,15 @@ def test_the_command_erases_one_shopper_everywhere_and_leaves_the_other(shoppers
     assert holdings(bob) == EVERYTHING
     assert get_user_model().objects.filter(pk=ann.pk).exists()  # the account is the shop's
     printed = out.getvalue()
-    for line in ("exchanges: 2", "events: 2", "interest profiles: 1", "segment memberships: 1"):
+    for line in (
+        "exchanges: 3",
+        "events: 2",
+        "interest profiles: 1",
+        "segment memberships: 1",
+        "conversations: 2",
+        "handoff cases: 1",
+        "after-sales requests unlinked: 1",
+    ):
         assert line in printed
     assert "experiment exposures anonymised: 2" in printed and "copy jobs and reviews unlinked: 2" in printed
 
@@ -189,7 +245,7 @@ def test_the_admin_action_erases_the_selected_users(shoppers, django_user_model)
 
     assert holdings(ann) == NOTHING and holdings(bob) == EVERYTHING
     [message] = [str(m) for m in get_messages(request)]
-    assert message.startswith("Erased shopai's data of 1 user (exchanges: 2, events: 2,")
+    assert message.startswith("Erased shopai's data of 1 user (exchanges: 3, events: 2,")
 
 
 def test_the_recommendations_erase_call_now_erases_everything(shoppers):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 from shopai.backends.generation.base import GenerationBackend, GenerationRejected, TransientError, cut_at_stop
 
@@ -29,7 +32,9 @@ class FakeGenerationBackend(GenerationBackend):
     TransientError, to test retries. ``context_tokens`` (none): a prompt whose tokens plus the
     token budget exceed it is rejected (GenerationRejected), as llama.cpp rejects one longer than
     n_ctx. ``reject_containing`` (none): a prompt containing this text is rejected, as a server
-    refuses a request (HTTP 400).
+    refuses a request (HTTP 400). ``delay`` (0 s): each attempt sleeps this long first, as a slow
+    model does. ``replies`` (none): ``{text: reply}``; the first whose text occurs in the prompt
+    is the reply (its words, to the token budget), so a test can make the model say anything.
     """
 
     def __init__(self, *, alias: str, config: dict[str, Any]) -> None:
@@ -37,6 +42,12 @@ class FakeGenerationBackend(GenerationBackend):
         self.fail_first = self._number("fail_first", 0, int, minimum=0)
         self.context_tokens = self._number("context_tokens", 0, int, minimum=0) or None
         self.reject_containing = str(config.get("reject_containing") or "")
+        self.delay = self._number("delay", 0.0, float, minimum=0.0)
+        self.replies = config.get("replies") or {}
+        if not isinstance(self.replies, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in self.replies.items()
+        ):
+            raise ImproperlyConfigured(f"{self.setting('replies')} must map prompt texts to replies (strings).")
         if "retry_backoff" not in config:
             self.retry_backoff = 0.0
         self.calls = 0
@@ -72,6 +83,8 @@ class FakeGenerationBackend(GenerationBackend):
             self.requests.append(
                 {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "stop": stop}
             )
+        if self.delay:
+            time.sleep(self.delay)
         if attempt <= self.fail_first:
             raise TransientError(f"fake failure {attempt} of {self.fail_first}")
         prompt_tokens = sum(self.count_tokens(m["content"]) for m in messages)
@@ -84,7 +97,9 @@ class FakeGenerationBackend(GenerationBackend):
             raise GenerationRejected(
                 f"The request was refused (400): it contains {self.reject_containing!r}", status=400
             )
-        words = _WORD.findall(self.compose(messages))
+        prompt = "\n".join(m["content"] for m in messages)
+        reply = next((value for key, value in self.replies.items() if key in prompt), None)
+        words = _WORD.findall(self.compose(messages) if reply is None else reply)
         finish = "length" if len(words) > max_tokens else "stop"
         text, stopped = cut_at_stop(" ".join(words[:max_tokens]), stop)
         if stopped:

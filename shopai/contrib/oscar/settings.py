@@ -32,6 +32,8 @@ SHOPAI_OSCAR = {
         "items": "lines",
         "item_product": "product",
         "state": "status",
+        # Oscar records shipping as shipping events, which the adapter reads.
+        "shipped": "",
     },
     "ASSISTANT": {
         "LINKS": {
@@ -40,6 +42,8 @@ SHOPAI_OSCAR = {
             "login": "customer:login",
             "contact": "",
         },
+        # Returns: a line of a completed order, within RETURN_DAYS of its last shipping event.
+        "AFTER_SALES": {"RETURN_DAYS": 30, "RETURN_STATES": ["Complete"]},
     },
     "COPY": {"FIELDS": {"description": "description"}},
 }

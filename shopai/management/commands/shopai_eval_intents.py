@@ -13,7 +13,9 @@ from shopai.core.reports import write_json
 class Command(BaseCommand):
     help = (
         "Intent accuracy on FILE.csv. Columns default to question,intent; for other data sets give "
-        "--text-column/--label-column and --mapping JSON that maps their labels to shopai's intents."
+        "--text-column/--label-column and --mapping JSON that maps their labels to shopai's intents; "
+        "--parents scores fine intents (delivery_late) as their coarse ones (order_status), for sets "
+        "labelled with coarse intents only."
     )
 
     def add_arguments(self, parser):
@@ -22,8 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--label-column", default="intent")
         parser.add_argument("--mapping", type=Path, default=None)
         parser.add_argument("--json", type=Path, default=None)
+        parser.add_argument(
+            "--parents",
+            action="store_true",
+            help="Map predictions and labels to their coarse intents (PARENT_INTENTS) before scoring.",
+        )
 
-    def handle(self, *args, file: Path, text_column, label_column, mapping, json: Path | None, **options):
+    def handle(
+        self, *args, file: Path, text_column, label_column, mapping, json: Path | None, parents=False, **options
+    ):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         labels = {}
@@ -45,8 +54,11 @@ class Command(BaseCommand):
         if unmapped:
             self.stderr.write(f"Skipped rows with unmapped labels: {sorted(unmapped)}")
         self.stdout.write(f"Classifying {len(rows)} texts…")
-        result = evaluation.evaluate_intents(rows)
-        self.stdout.write(f"accuracy {result['accuracy']:.3f} on {result['questions']} texts ({result['model']})")
+        result = evaluation.evaluate_intents(rows, parents=parents)
+        scored = " (intents mapped to their parents)" if parents else ""
+        self.stdout.write(
+            f"accuracy {result['accuracy']:.3f} on {result['questions']} texts ({result['model']}){scored}"
+        )
         for intent, accuracy in result["per_intent"].items():
             self.stdout.write(f"  {intent:<18}{accuracy:.3f}")
         for row in result["most_confused"]:

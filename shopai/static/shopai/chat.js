@@ -1,4 +1,5 @@
-/* shopai storefront assistant: talks to POST <ask> and POST <ask>/<id>/feedback.
+/* shopai storefront assistant: talks to POST <ask> and POST <ask>/<id>/feedback and, while a
+ * colleague holds the chat (a case is open), polls GET <messages>?after=<id> for their replies.
  *
  * Everything the API returns is shop text, so it only ever reaches the page through
  * textContent (never innerHTML); link targets are limited to http(s), mailto and tel.
@@ -10,6 +11,12 @@
   "use strict";
 
   var SESSION_KEY = "shopai-chat-session";
+  // While a case with staff is open: "1", so that a reload goes on polling.
+  var CASE_KEY = "shopai-chat-case";
+  // The id of the last staff message shown: a reload asks only for newer ones.
+  var AFTER_KEY = "shopai-chat-after";
+  var ERROR_POLL_SECONDS = 60;
+  var MIN_POLL_SECONDS = 2;
   // What the "Talk to a human" button asks for when the page has no catalogue: the page's language.
   var HUMAN_REQUEST = { en: "I want to talk to a person", zh: "我想找人工客服" };
   var SAFE_PROTOCOLS = ["http:", "https:", "mailto:", "tel:"];
@@ -23,20 +30,29 @@
     return (document.documentElement.lang || "en").toLowerCase().split("-")[0];
   }
 
-  function readSession() {
+  function readStored(key) {
     try {
-      return window.sessionStorage.getItem(SESSION_KEY) || "";
+      return window.sessionStorage.getItem(key) || "";
     } catch (e) {
       return ""; // storage disabled: every question starts a new conversation
     }
   }
 
-  function storeSession(value) {
+  function store(key, value) {
     try {
-      window.sessionStorage.setItem(SESSION_KEY, value);
+      if (value) window.sessionStorage.setItem(key, value);
+      else window.sessionStorage.removeItem(key);
     } catch (e) {
       /* storage disabled */
     }
+  }
+
+  function readSession() {
+    return readStored(SESSION_KEY);
+  }
+
+  function storeSession(value) {
+    store(SESSION_KEY, value);
   }
 
   function element(tag, className, text) {
@@ -78,7 +94,14 @@
     this.human = root.querySelector(".shopai-chat-human");
     this.busy = false;
     this.session = "";
+    // Polling for staff replies: kept here too in case storage is disabled.
+    this.polling = false;
+    this.pollTimer = null;
+    this.pollPaused = false;
+    this.inFlight = false;
+    this.after = Number(readStored(AFTER_KEY)) || 0;
     this.bind();
+    if (readStored(CASE_KEY) && readSession()) this.startPolling(0); // replies sent while the page reloaded
   }
 
   Chat.prototype.text = function (name, fallback) {
@@ -111,6 +134,12 @@
       if (phrase === HUMAN_REQUEST.en) phrase = HUMAN_REQUEST[pageLanguage()] || phrase;
       chat.ask(phrase, { keepInput: true });
     });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && chat.pollPaused) {
+        chat.pollPaused = false;
+        chat.poll();
+      }
+    });
   };
 
   Chat.prototype.setOpen = function (open) {
@@ -118,6 +147,7 @@
     this.toggle.setAttribute("aria-expanded", open ? "true" : "false");
     this.root.classList.toggle("shopai-chat--open", open);
     if (open) {
+      this.setUnread(false);
       this.input.focus();
       this.scrollToEnd();
     } else {
@@ -218,10 +248,13 @@
           );
         }
         if (data.session_id) {
+          var previous = readSession() || chat.session;
           chat.session = String(data.session_id); // kept here too in case storage is disabled
           storeSession(chat.session);
+          if (previous && previous !== chat.session) chat.stopPolling(); // a new conversation
         }
         chat.addReply(data);
+        chat.followCase(data.case);
       })
       .catch(function (error) {
         chat.addError(error instanceof ChatError ? error.message : String(error));
@@ -360,6 +393,140 @@
       vote(false, no);
     });
     return row;
+  };
+
+  /* After a reply: poll while the chat's case with staff is unresolved. */
+  Chat.prototype.followCase = function (caseState) {
+    if (caseState && caseState.status && caseState.status !== "resolved") this.startPolling();
+    else if (caseState && caseState.status === "resolved") this.stopPolling();
+  };
+
+  Chat.prototype.pollSeconds = function () {
+    var seconds = Number(this.data.pollSeconds);
+    return Math.max(MIN_POLL_SECONDS, isFinite(seconds) && seconds > 0 ? seconds : 10);
+  };
+
+  Chat.prototype.startPolling = function (delaySeconds) {
+    if (!this.data.messagesUrl) return; // an overridden template without the attribute: no polling
+    store(CASE_KEY, "1");
+    if (this.polling) return;
+    this.polling = true;
+    this.schedulePoll(delaySeconds === undefined ? this.pollSeconds() : delaySeconds);
+  };
+
+  Chat.prototype.stopPolling = function () {
+    this.polling = false;
+    this.pollPaused = false;
+    window.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    store(CASE_KEY, "");
+  };
+
+  Chat.prototype.schedulePoll = function (seconds) {
+    var chat = this;
+    window.clearTimeout(this.pollTimer);
+    this.pollTimer = window.setTimeout(function () {
+      chat.pollTimer = null;
+      chat.poll();
+    }, seconds * 1000);
+  };
+
+  Chat.prototype.poll = function () {
+    var chat = this;
+    window.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    if (!this.polling) return;
+    if (this.inFlight) {
+      this.schedulePoll(this.pollSeconds()); // a poll started before a stop and a restart is still out
+      return;
+    }
+    if (document.hidden) {
+      this.pollPaused = true; // the visibilitychange listener picks it up again
+      return;
+    }
+    var session = readSession() || this.session;
+    if (!session) {
+      this.stopPolling();
+      return;
+    }
+    var after = Math.max(this.after, Number(readStored(AFTER_KEY)) || 0);
+    var url =
+      this.data.messagesUrl.replace("{session}", encodeURIComponent(session)) +
+      "?after=" +
+      encodeURIComponent(String(after));
+    this.inFlight = true;
+    window
+      .fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 404) return { stop: true }; // not this visitor's chat, or it ended
+        if (!response.ok) throw new ChatError(String(response.status));
+        return response.json();
+      })
+      .then(function (data) {
+        chat.inFlight = false;
+        if (!chat.polling) return;
+        if (!data || data.stop) {
+          chat.stopPolling();
+          return;
+        }
+        chat.addStaffMessages(Array.isArray(data.messages) ? data.messages : []);
+        if (!data.case || data.case.status === "resolved") {
+          chat.stopPolling();
+          if (data.case) {
+            var closed = gettext("Our colleague has closed this conversation. Ask me anything else.");
+            chat.addNotice(chat.text("textCaseResolved", closed));
+          }
+          return;
+        }
+        chat.schedulePoll(chat.pollSeconds());
+      })
+      .catch(function () {
+        chat.inFlight = false;
+        if (chat.polling) chat.schedulePoll(ERROR_POLL_SECONDS); // offline, throttled or a bad body: back off
+      });
+  };
+
+  Chat.prototype.addStaffMessages = function (messages) {
+    var chat = this;
+    var added = 0;
+    messages.forEach(function (message) {
+      var id = Number(message && message.id);
+      if (!id || id <= chat.after || typeof message.body !== "string") return;
+      chat.after = id;
+      store(AFTER_KEY, String(id));
+      chat.addStaffMessage(message);
+      added += 1;
+    });
+    if (added && this.panel.hidden) this.setUnread(true);
+  };
+
+  Chat.prototype.addStaffMessage = function (message) {
+    var item = element("li", "shopai-chat-msg shopai-chat-msg--staff");
+    var author = typeof message.author === "string" && message.author ? message.author : "";
+    if (!author) author = this.text("textStaff", gettext("Customer service"));
+    item.appendChild(element("p", "shopai-chat-author", author));
+    item.appendChild(element("p", "shopai-chat-text", message.body));
+    return this.append(item);
+  };
+
+  Chat.prototype.addNotice = function (message) {
+    var item = element("li", "shopai-chat-msg shopai-chat-msg--notice");
+    item.appendChild(element("p", "shopai-chat-text", message));
+    return this.append(item);
+  };
+
+  /* A staff reply arrived while the panel was closed: a dot on the button, and its name says so. */
+  Chat.prototype.setUnread = function (unread) {
+    this.root.classList.toggle("shopai-chat--unread", unread);
+    var label = this.text("textUnread", gettext("New reply from our team"));
+    var badge = this.toggle.querySelector(".shopai-chat-unread");
+    if (unread && !badge) {
+      badge = element("span", "shopai-chat-unread");
+      badge.appendChild(element("span", "shopai-chat-visually-hidden", label));
+      this.toggle.appendChild(badge);
+    } else if (!unread && badge) {
+      badge.parentNode.removeChild(badge);
+    }
   };
 
   function start() {

@@ -25,6 +25,20 @@ CUSTOMERS = [  # username, first name, interests (category words)
 ]
 
 
+def _shipping_days_ago(status: str, *, late: bool) -> tuple[int | None, int | None]:
+    """Days since an order of the demo (placed 30, 20 or 10 days ago) shipped and was delivered.
+
+    The delivered order arrived 27 days ago, so it may still be returned for a few days; the shipped
+    one is on its way, except the first shopper's, which shipped 9 days ago and has not arrived
+    (a late parcel, for the assistant's delivery answers).
+    """
+    if status == Order.Status.DELIVERED:
+        return 29, 27
+    if status == Order.Status.SHIPPED:
+        return (9 if late else 2), None
+    return None, None
+
+
 class Command(BaseCommand):
     help = "Fill an empty database with the demo shop; does nothing if products already exist (unless --force)."
 
@@ -74,10 +88,13 @@ class Command(BaseCommand):
                 items = liked[number * 2 : number * 2 + 2]
                 if not items:
                     continue
+                shipped, delivered = _shipping_days_ago(status, late=username == CUSTOMERS[0][0])
                 order = Order.objects.create(
                     user=user,
                     status=status,
                     tracking_number=f"TRK{user.pk:03d}{number:04d}" if status != Order.Status.PAID else "",
+                    shipped_at=None if shipped is None else now - timedelta(days=shipped),
+                    delivered_at=None if delivered is None else now - timedelta(days=delivered),
                 )
                 Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(days=30 - number * 10))
                 for product in items:
