@@ -87,9 +87,15 @@ class HelpfulFilter(admin.SimpleListFilter):
 class ExchangeAdmin(admin.ModelAdmin):
     list_display = ("created_at", "question", "intent", "confidence_pct", "sentiment_label", "handoff", "helpful")
     list_filter = ("handoff", "intent", "language", "sentiment_label", HelpfulFilter, "handoff_reason")
-    search_fields = ("question", "reply", "session_id")
+    search_fields = ("question", "reply", "=session_id")
     date_hierarchy = "created_at"
-    exclude = ("question_embedding",)
+    # The full session id lets whoever holds it read an anonymous chat: the page shows its start only.
+    exclude = ("question_embedding", "session_id")
+    readonly_fields = ("session",)
+
+    @admin.display(description=_("session id"))
+    def session(self, obj) -> str:
+        return f"{obj.session_id[:12]}…"
     list_select_related = ("faq",)
 
     def has_add_permission(self, request):

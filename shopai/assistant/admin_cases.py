@@ -225,10 +225,22 @@ class HandoffCaseAdmin(admin.ModelAdmin):
         return format_html('<ol class="shopai-transcript" style="margin:0;padding:0">{}</ol>', rows)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        # Only what the form edits: a full save would overwrite a status the assistant or another
+        # colleague changed since the page was loaded.
+        edited = [name for name in form.changed_data if name in {f.name for f in obj._meta.concrete_fields}]
+        if edited:
+            obj.save(update_fields=[*edited, "updated_at"])
         text = form.cleaned_data.get("reply", "")
         if text:
-            handoffs.reply_to_case(case=obj, staff=request.user, body=text)
+            try:
+                handoffs.reply_to_case(case=obj, staff=request.user, body=text)
+            except handoffs.CaseResolved:
+                self.message_user(
+                    request,
+                    gettext("This case was resolved meanwhile, so the reply was not sent."),
+                    messages.ERROR,
+                )
+                return
             self.message_user(request, gettext("Reply sent; the shopper sees it in their chat."), messages.SUCCESS)
 
     def response_change(self, request, obj):

@@ -36,7 +36,7 @@ from shopai.assistant.replies import (  # noqa: F401  (PHRASES, phrases, link: p
 from shopai.backends import get_backend
 from shopai.conf import shopai_settings
 from shopai.core.language import detect_language
-from shopai.core.redaction import personal_data_spans, redact
+from shopai.core.redaction import REDACTION_TOKENS, personal_data_spans, redact
 from shopai.models import Conversation, Exchange, HandoffCase
 
 # "order 12", "order no. 12", "#12", "订单 12", "订单号：12"; else any standalone number of 3+ digits.
@@ -115,7 +115,26 @@ def answer_question(
     text = redact(text)
     conversation = open_conversation(session_id=session_id, user=user, visitor_key=visitor_key, now=now)
     state = state_of(conversation)
-    language = detect_language(text) if HAS_WORDS.search(text) or not conversation.language else conversation.language
+    pending, done = state.pop("pending", None), state.pop("done", None)
+    language = _language(text, conversation)
+    case = _unresolved_case(conversation)
+    staff_hold = case is not None and case.first_staff_reply_at is not None
+    followup = None
+    if not staff_hold:
+        followup = read_followup(text=text, pending=pending, language=language, focus_order=state.get("focus_order"))
+        if conversation.language and language != conversation.language and followup is None:
+            # "ok" in a Chinese chat: read it in the conversation's language, and answer in it.
+            followup = read_followup(
+                text=text, pending=pending, language=conversation.language, focus_order=state.get("focus_order")
+            )
+        if followup is not None and conversation.language:
+            language = conversation.language
+        if (
+            (followup is None or followup.kind == "no")
+            and order_number
+            and (pending or {}).get("slot") == "order_number"
+        ):
+            followup = FollowUp("order_number", order_number)  # "no, it's order 100235"
     sentiment = get_backend("SENTIMENT").analyse(text, language)
     result = AssistantReply(
         reply="",
@@ -129,17 +148,14 @@ def answer_question(
         session_id=conversation.session_id,
     )
     turn = Turn(result=result, say=phrases(language), user=user, conversation=conversation, state=state, now=now)
-    case = _unresolved_case(conversation)
     vector = None
-    if case is not None and case.first_staff_reply_at is not None:
+    if staff_hold:
         # A colleague has answered: the conversation is theirs, the message joins the case.
         handoffs.shopper_wrote(conversation=conversation)
         result.intent, result.intent_confidence = "with_staff", 1.0
         turn.hand_over("case_open")
         body = [turn.say["added_to_case"]]
     else:
-        pending, done = state.pop("pending", None), state.pop("done", None)
-        followup = read_followup(text=text, pending=pending, language=language, focus_order=state.get("focus_order"))
         if followup is None and pending and pending.get("slot") == "line":
             followup = line_named(turn, pending=pending, text=text)
         if followup is not None:
@@ -149,6 +165,8 @@ def answer_question(
     _mood(turn, body)
     if result.handoff and not any(item.get("url") == link("contact") for item in result.links):
         add_link(result, turn.say["link_contact"], "contact")
+    if result.handoff and (state.get("pending") or {}).get("slot") == "confirm":
+        state.pop("pending")  # a colleague takes over: nothing is done on a later "yes"
     result.reply = " ".join(part for part in body if part) if language == "en" else "".join(body)
     writer = _rewrite(result, question=text) if result.rewritable and not result.handoff else None
     state["last_intent"] = result.intent
@@ -169,6 +187,17 @@ def answer_question(
     return result
 
 
+def _language(text: str, conversation: Conversation) -> str:
+    """The message's language; one without words of its own ("1234", an e-mail address that was
+    redacted) is in the conversation's."""
+    words = text
+    for token in REDACTION_TOKENS:
+        words = words.replace(token, " ")
+    if HAS_WORDS.search(words) or not conversation.language:
+        return detect_language(text)
+    return conversation.language
+
+
 def _unresolved_case(conversation: Conversation) -> HandoffCase | None:
     if conversation.handoff_status != Conversation.Handoff.WITH_STAFF:
         return None
@@ -185,14 +214,14 @@ def _follow_up(turn: Turn, followup: FollowUp, *, pending: dict, done: dict | No
         return order_reply(turn, intent=result.intent, number=followup.value)
     if followup.kind == "choice":  # an item of the order a return is about
         return order_reply(turn, intent="return_refund", number=str(pending.get("order")), line=followup.value)
-    if followup.kind == "yes":
+    if followup.kind == "yes" and pending.get("slot") == "confirm":
         return confirm_after_sales(turn, pending=pending)
     if followup.kind == "still":
         return order_reply(turn, intent="delivery_late", number=followup.value)
     result.confidence = 1.0
     if followup.kind == "no":
         return [say["nothing_changed"]]
-    return [say["already_requested"] if done else say["ack"]]
+    return [say["already_requested"] if done and followup.kind == "yes" else say["ack"]]
 
 
 def _new_question(turn: Turn, *, text: str, order_number: str | None) -> tuple[np.ndarray, list[str]]:
@@ -261,6 +290,10 @@ def _new_question(turn: Turn, *, text: str, order_number: str | None) -> tuple[n
     if intent in ORDER_PROBLEMS and faq_answers and result.intent_confidence >= low and turn.signed_in:
         body.append(say["offer_order_action"])
         turn.ask(slot="order_number", intent=intent, options=[])
+    elif intent in ORDER_PROBLEMS and result.intent_confidence >= low and not turn.signed_in:
+        if order_number is not None:  # their order can only be looked up or acted on signed in
+            body.append(say["sign_in"])
+        add_link(result, say["link_login"], "login")
     return vector, body
 
 
@@ -283,6 +316,8 @@ def choose_route(
     if intent == "order_status":
         return "order" if confident or names_an_order else "faq"
     if intent in ORDER_PROBLEMS:
+        if not signed_in:  # nothing to look up: the FAQ's answer or a person, and the sign-in link
+            return "faq"
         about_an_order = names_an_order or order_in_focus
         if about_an_order and (confident or (names_an_order and sure >= low)):
             return "order"

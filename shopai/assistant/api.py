@@ -52,9 +52,7 @@ class AskView(ShopAIExceptionMixin, APIView):
             question=params.validated_data["question"],
             user=request.user,
             session_id=params.validated_data.get("session_id"),
-            # An anonymous visitor's chat is filed under their visitor key, so erasure finds it; a
-            # visitor without one gets none here (asking creates no session).
-            visitor_key=getattr(request, "session", {}).get(VISITOR_KEY, ""),
+            visitor_key=_visitor_key(request),
         )
         body = {
             "id": result.id,
@@ -72,6 +70,19 @@ class AskView(ShopAIExceptionMixin, APIView):
             "case": result.case,
         }
         return Response(AskResponseSerializer(body).data)
+
+
+def _visitor_key(request) -> str:
+    """The browser's visitor key (made on its first anonymous question): an anonymous chat is filed
+    under it, so erasure finds it and only this browser can adopt the chat when its shopper signs in."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return ""
+    if not request.user.is_authenticated and VISITOR_KEY not in session:
+        if not session.session_key:
+            session.save()
+        session[VISITOR_KEY] = session.session_key
+    return str(session.get(VISITOR_KEY, ""))
 
 
 class FeedbackView(ShopAIExceptionMixin, APIView):

@@ -29,10 +29,13 @@ def _signed_in(user) -> bool:
     return user is not None and user.is_authenticated
 
 
-def owned_conversation(*, session_id: str | None, user, now: datetime | None = None) -> Conversation | None:
-    """The caller's live conversation with this id, or None (unknown, expired, or somebody else's).
-
-    A conversation with a case still open with staff does not expire: the shopper is waiting."""
+def owned_conversation(
+    *, session_id: str | None, user, now: datetime | None = None, live: bool = True
+) -> Conversation | None:
+    """The caller's conversation with this id, or None (unknown, somebody else's, or — with ``live`` —
+    expired). A conversation with a case still open with staff does not expire: the shopper is
+    waiting. Staff replies stay readable after expiry (``live=False``): a shopper who comes back to
+    the tab after the case was resolved still sees the answer."""
     if not session_id:
         return None
     now = now or timezone.now()
@@ -42,7 +45,7 @@ def owned_conversation(*, session_id: str | None, user, now: datetime | None = N
     if conversation.user_id is not None and not (_signed_in(user) and conversation.user_id == user.pk):
         return None
     expired = conversation.expires_at <= now and conversation.handoff_status != Conversation.Handoff.WITH_STAFF
-    return None if expired else conversation
+    return None if expired and live else conversation
 
 
 def open_conversation(
@@ -51,6 +54,11 @@ def open_conversation(
     """The conversation this turn belongs to: the caller's own live one, else a new one."""
     now = now or timezone.now()
     conversation = owned_conversation(session_id=session_id, user=user, now=now)
+    if conversation is not None and conversation.user_id is None and _signed_in(user):
+        # Signing in mid-chat adopts the chat only from the browser that began it (its visitor key):
+        # an id that leaked elsewhere must not hand a stranger's chat and its staff replies to an account.
+        if not conversation.session_key or conversation.session_key != visitor_key[:64]:
+            conversation = None
     if conversation is None:
         return Conversation.objects.create(
             session_id=uuid.uuid4().hex,
@@ -73,8 +81,8 @@ def state_of(conversation: Conversation) -> dict:
 
 
 def save_state(conversation: Conversation, *, state: dict, language: str, now: datetime | None = None) -> None:
-    """Store the state after a turn, under a row lock: two tabs sending at once must not lose a
-    question the assistant is waiting on (the later turn's state wins, whole)."""
+    """Store the state after a turn, under a row lock so the row is written whole; two turns of the
+    same chat at once (two tabs) are not merged: the later one's state wins."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)

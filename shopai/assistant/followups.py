@@ -16,7 +16,6 @@ from shopai.conf import shopai_settings
 
 DEFAULT_PHRASES = Path(__file__).resolve().parent / "data" / "followups.json"
 NUMBER = re.compile(r"^(?:order|订单号?|单号|#|no\.?|number)?\s*[:：#]?\s*(\d{1,12})$", re.IGNORECASE)
-LONGEST_FOLLOWUP_WORDS = 6  # "yes please go ahead" fits; a real question does not count as a "yes"
 
 Kind = Literal["order_number", "choice", "yes", "no", "still", "ack"]
 
@@ -45,13 +44,13 @@ def simplified(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _starts_with_phrase(text: str, candidates: list[str], language: str) -> bool:
+def _is_phrase(text: str, candidates: list[str], language: str) -> bool:
+    """The whole message is one of the phrases ("yes please", not "yes, but only the socks"): a short
+    reply is read only when nothing else was said with it."""
     if language == "zh":
         compact = text.replace(" ", "")
-        return any(compact == c.replace("，", "") or compact == simplified(c).replace(" ", "") for c in candidates)
-    if len(text.split()) > LONGEST_FOLLOWUP_WORDS:
-        return False
-    return any(text == c or text.startswith(c + " ") for c in candidates)
+        return any(compact == simplified(c).replace(" ", "") for c in candidates)
+    return any(text == simplified(c) for c in candidates)
 
 
 def read_followup(*, text: str, pending: dict | None, language: str, focus_order: str | None = None) -> FollowUp | None:
@@ -65,36 +64,33 @@ def read_followup(*, text: str, pending: dict | None, language: str, focus_order
         slot = pending.get("slot")
         options = [str(option) for option in pending.get("options", [])]
         number = NUMBER.match(plain.replace(" ", "") if language == "zh" else plain)
-        if number and slot in ("order_number", "line"):
+        if number and slot == "line":
+            # Items are offered as a numbered list: a bare number is the position, never an internal id.
+            index = int(number.group(1))
+            return FollowUp("choice", options[index - 1]) if 1 <= index <= len(options) else None
+        if number and slot == "order_number":
             value = number.group(1)
-            # A bare small number that is one of the offered orders is that order; else an index.
-            if value in options or slot == "order_number" and not (options and len(value) <= 1):
-                return FollowUp("order_number" if slot == "order_number" else "choice", value)
-            index = int(value)
-            if 1 <= index <= len(options):
-                return FollowUp("choice", options[index - 1])
-            if slot == "order_number":
-                return FollowUp("order_number", value)
+            # One of the offered orders' numbers is that order; a one-digit number otherwise its position.
+            if value not in options and options and len(value) == 1 and 1 <= int(value) <= len(options):
+                return FollowUp("choice", options[int(value) - 1])
+            return FollowUp("order_number", value)
         ordinal = _ordinal(plain, words.get("ordinals", {}), language)
         if ordinal is not None and options and slot in ("order_number", "line"):
             index = ordinal - 1 if ordinal > 0 else len(options) - 1
             if 0 <= index < len(options):
                 return FollowUp("choice", options[index])
-        if slot == "confirm":
-            if _starts_with_phrase(plain, words.get("no", []), language):
-                return FollowUp("no")
-            if _starts_with_phrase(plain, words.get("yes", []), language):
-                return FollowUp("yes")
-        elif _starts_with_phrase(plain, words.get("no", []), language):
+        if _is_phrase(plain, words.get("no", []), language):
             return FollowUp("no")
+        if slot == "confirm" and _is_phrase(plain, words.get("yes", []), language):
+            return FollowUp("yes")
         return None
     reference = NUMBER.match(plain.replace(" ", "") if language == "zh" else plain)
     if reference and (len(reference.group(1)) >= 3 or reference.group(0) != reference.group(1)):
         return FollowUp("order_number", reference.group(1))  # "order 1234", "#12": which order, said alone
-    if focus_order and _starts_with_phrase(plain, words.get("still", []), language):
+    if focus_order and _is_phrase(plain, words.get("still", []), language):
         return FollowUp("still", focus_order)
-    if _starts_with_phrase(plain, words.get("ack", []) + words.get("yes", []), language):
-        return FollowUp("ack")
+    if _is_phrase(plain, words.get("ack", []) + words.get("yes", []), language):
+        return FollowUp("ack" if not _is_phrase(plain, words.get("yes", []), language) else "yes")
     return None
 
 

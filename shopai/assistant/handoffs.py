@@ -116,8 +116,14 @@ def reply_to_case(*, case: HandoffCase, staff, body: str) -> CaseMessage:
     """A staff reply: shown in the shopper's chat; the case now waits on the shopper. The time to the
     first staff reply (the SLA figure) is set once."""
     now = timezone.now()
+    body = body.strip()
+    if not body:
+        raise ValueError("A reply needs some text.")
     with transaction.atomic():
-        message = CaseMessage.objects.create(case=case, author=staff, body=body.strip())
+        locked = HandoffCase.objects.select_for_update().get(pk=case.pk)
+        if locked.status == HandoffCase.Status.RESOLVED:
+            raise CaseResolved(f"Case {case.pk} was resolved; the shopper no longer sees replies to it.")
+        message = CaseMessage.objects.create(case=case, author=staff, body=body)
         HandoffCase.objects.filter(pk=case.pk, first_staff_reply_at__isnull=True).update(first_staff_reply_at=now)
         case.refresh_from_db(fields=["first_staff_reply_at"])
         case.status = HandoffCase.Status.WAITING
@@ -149,6 +155,10 @@ def shopper_wrote(*, conversation: Conversation) -> HandoffCase | None:
     return case
 
 
+class CaseResolved(Exception):
+    """A reply to a case someone resolved in the meantime."""
+
+
 @dataclass(frozen=True)
 class StaffMessages:
     case: HandoffCase | None
@@ -158,7 +168,7 @@ class StaffMessages:
 def staff_messages(*, session_id: str, user, after: int = 0) -> StaffMessages | None:
     """Staff replies in the caller's conversation newer than message ``after``; None when the
     conversation is not the caller's (or gone). Marks them seen."""
-    conversation = owned_conversation(session_id=session_id, user=user)
+    conversation = owned_conversation(session_id=session_id, user=user, live=False)
     if conversation is None:
         return None
     case = conversation.cases.order_by("-opened_at").first()

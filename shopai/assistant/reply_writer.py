@@ -14,6 +14,7 @@ ends, and while every slot is taken rewrites are skipped rather than queued behi
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -126,9 +127,11 @@ def rewrite(*, question: str, plain: str, source: str, language: str) -> Rewrite
         logger.exception("Reply writer: the model failed; the plain answer is used")
         return _plain(plain, ERROR, started, ["exception"])
     text = tidy(text)
-    flags = problems(text, plain=plain, source=source, language=language)
+    flags = problems(text, plain=plain, source=source, language=language, question=question)
     if flags:
-        logger.info("Reply writer: rewrite flagged (%s); the plain answer is used", "; ".join(flags))
+        # The kinds only: a flag may quote an order or tracking number.
+        kinds = sorted({flag.split(":", 1)[0] for flag in flags})
+        logger.info("Reply writer: rewrite flagged (%s); the plain answer is used", "; ".join(kinds))
         return _plain(plain, FLAGGED, started, flags)
     return Rewrite(text=text, outcome=KEPT, milliseconds=_since(started))
 
@@ -178,7 +181,7 @@ def tidy(text: str) -> str:
     return text
 
 
-def problems(text: str, *, plain: str, source: str, language: str) -> list[str]:
+def problems(text: str, *, plain: str, source: str, language: str, question: str = "") -> list[str]:
     """Why ``text`` may not replace ``plain`` (empty: it may)."""
     if not text:
         return ["empty"]
@@ -186,6 +189,11 @@ def problems(text: str, *, plain: str, source: str, language: str) -> list[str]:
     echoed = [words for words in PROMPT_WORDS if words.casefold() in text.casefold()]
     if _ECHOED_FENCE.search(text):
         echoed.insert(0, "fence")
+    # Small models repeat their instructions or the shopper's words as if they were the shop's.
+    for words in (*_runs(_instructions(language), language), *_runs(question, language)):
+        if _folded(words) in _folded(text) and _folded(words) not in _folded(source):
+            echoed.append(words)
+            break
     flags += [f"prompt echoed: {words}" for words in echoed[:1]]
     flags += [f"dropped: {item}" for item in dropped(plain, text)]
     written = detect_language(text)
@@ -194,6 +202,32 @@ def problems(text: str, *, plain: str, source: str, language: str) -> list[str]:
     if len(text) > 2 * len(plain) + 200:
         flags.append("too long")
     return list(dict.fromkeys(flags))
+
+
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _runs(text: str, language: str) -> list[str]:
+    """The overlapping runs of ``text`` long enough to be copied, not written: four words, or six
+    Chinese characters (a shorter question counts whole, from two words or four characters)."""
+    if language == "zh":
+        compact = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+        if 4 <= len(compact) < 6:
+            return [compact]
+        return [compact[i : i + 6] for i in range(len(compact) - 5)]
+    words = re.findall(r"[\w']+", text)
+    if 2 <= len(words) < 4:
+        return [" ".join(words)]
+    return [" ".join(words[i : i + 4]) for i in range(len(words) - 3)]
+
+
+@functools.lru_cache(maxsize=8)
+def _instructions(language: str) -> str:
+    """The prompt's own words (system and instructions), without any data."""
+    messages = build_messages(question="", plain="", source="x", language=language, tone="friendly")
+    text = "\n".join(message["content"] for message in messages)
+    return re.sub(re.escape(FENCE) + r"[\s\S]*?" + re.escape(FENCE), " ", text)
 
 
 def dropped(plain: str, text: str) -> list[str]:

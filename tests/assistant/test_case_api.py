@@ -121,14 +121,27 @@ def test_ids_that_cannot_be_a_conversation_are_a_404(client, session_id):
     assert response.status_code == 404 and response.json()["error"]
 
 
-def test_an_expired_chat_is_gone_unless_staff_still_hold_it(client):
-    past = timezone.now() - timedelta(minutes=1)
-    idle = conversation(expires_at=past)
-    waiting = conversation(expires_at=past)
-    handoffs.open_case(conversation=waiting, exchange=None, reason="asked")
+def test_a_reply_sent_after_the_chat_expired_and_was_resolved_still_reaches_the_shopper(client, agent):
+    chat = conversation()
+    case = handoffs.open_case(conversation=chat, exchange=None, reason="asked")
+    reply = handoffs.reply_to_case(case=case, staff=agent, body="We refunded you.")
+    handoffs.resolve_case(case=case, staff=agent)
+    Conversation.objects.filter(pk=chat.pk).update(expires_at=timezone.now() - timedelta(hours=5))
 
-    assert client.get(messages_url(idle.session_id)).status_code == 404
-    assert client.get(messages_url(waiting.session_id)).status_code == 200
+    body = client.get(messages_url(chat.session_id)).json()  # the shopper comes back to the tab
+
+    assert body["case"] == {"status": "resolved"} and [m["id"] for m in body["messages"]] == [reply.pk]
+
+
+def test_a_reply_to_a_case_resolved_meanwhile_is_refused(agent):
+    chat = conversation()
+    case = handoffs.open_case(conversation=chat, exchange=None, reason="asked")
+    stale = HandoffCase.objects.get(pk=case.pk)
+    handoffs.resolve_case(case=case, staff=agent)
+
+    with pytest.raises(handoffs.CaseResolved):
+        handoffs.reply_to_case(case=stale, staff=agent, body="Hello?")
+    assert not CaseMessage.objects.exists() and HandoffCase.objects.get().status == "resolved"
 
 
 def test_a_resolved_case_says_so_so_the_widget_stops(client):

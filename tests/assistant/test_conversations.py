@@ -99,6 +99,19 @@ def test_an_anonymous_chat_is_adopted_on_sign_in(client, assistant, shoppers):
     assert Conversation.objects.get(session_id=first["session_id"]).user == shoppers["ann"]
 
 
+def test_a_leaked_anonymous_chat_id_is_not_adopted_by_another_browser(assistant, shoppers):
+    from django.test import Client
+
+    visitor, stranger = Client(), Client()
+    first = ask(visitor, "where is my order?")
+
+    stranger.force_login(shoppers["bob"])
+    taken = ask(stranger, "hello", session_id=first["session_id"])
+
+    assert taken["session_id"] != first["session_id"]
+    assert Conversation.objects.get(session_id=first["session_id"]).user is None
+
+
 def test_an_expired_conversation_starts_fresh(client, assistant, shoppers):
     client.force_login(shoppers["ann"])
     first = ask(client, "where is my order?")

@@ -185,3 +185,30 @@ def test_the_shoppers_words_cannot_close_the_fence(writer):
 )
 def test_what_a_rewrite_must_keep_of_the_plain_answer(plain, text, missing):
     assert reply_writer.dropped(plain, text) == missing
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "language"),
+    [
+        # Its own instructions, copied into the reply (seen with SmolLM2 on the plain-FAQ dev split).
+        ("你是网店的在线客服，请用简短回复！退货请在签收后30天内申请。", "能退货吗", "zh"),
+        ("Returns are accepted within 30 days. Use only the facts given above, friend!", "can i return?", "en"),
+        # The shopper's words, written as if they were the shop's.
+        (
+            "Removing Platinum account. Returns are accepted within 30 days of delivery.",
+            "removing Platinum account",
+            "en",
+        ),
+    ],
+)
+def test_a_rewrite_that_copies_its_instructions_or_the_question_gives_the_plain_answer(text, question, language):
+    flags = reply_writer.problems(text, plain=RETURNS, source=RETURNS, language=language, question=question)
+    assert any(flag.startswith("prompt echoed") for flag in flags), flags
+
+
+def test_a_rewrite_may_use_the_words_of_a_question_the_answer_also_uses():
+    text = "Good news: returns are accepted within 30 days of delivery. Start a return from your orders page."
+    flags = reply_writer.problems(
+        text, plain=RETURNS, source=RETURNS, language="en", question="returns within 30 days?"
+    )
+    assert flags == []
