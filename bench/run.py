@@ -13,6 +13,7 @@ Modules (each has ``run(*, quick: bool, data_dir: Path) -> dict`` returning "fig
   vector_search         HNSW vs exact at 20k (and 100k with --full), ef_search curve, filters
   write_path            product save with and without shopai; model calls on unchanged re-saves
   api_load              requests/s and p50/p99 under concurrency, with a reindex running
+  insights_pages        the insights pages at 100k/1M events; storefront time with and without tracking
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
-MODULES = ["embedding_throughput", "vector_search", "write_path", "api_load"]
+MODULES = ["embedding_throughput", "vector_search", "write_path", "api_load", "insights_pages"]
 
 
 def load(name: str):

@@ -47,6 +47,8 @@ def main() -> int:
     print("▶ Loading the FAQ knowledge base and the assistant's intent classifier…", flush=True)
     manage("shopai_import_faq", str(BASE_DIR / "store" / "demo_data" / "faqs.json"))
     manage("shopai_train_intents")
+    print("▶ A month of demo shopper activity for the AI insights pages (once)…", flush=True)
+    manage("demo_traffic")
 
     stopping = False
 

@@ -12,6 +12,7 @@ from shopai.assistant import (
 )
 from shopai.core.admin_actions import erase_shopai_data  # for the host's user admin: actions = [erase_shopai_data]
 from shopai.core.permissions import can_change_products, can_generate_copy
+from shopai.insights import admin as insights_admin  # noqa: F401  (registers the AI insights pages)
 from shopai.recommendations import admin as recommendations_admin  # noqa: F401  (registers tuned settings)
 from shopai.search.admin import SearchProductAdminMixin
 from shopai.studio.admin import StudioProductAdminMixin

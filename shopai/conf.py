@@ -277,6 +277,29 @@ DEFAULTS: dict[str, Any] = {
         "recommendations": "120/minute",
         # The chat widget asking for staff replies to an open case.
         "poll": "120/minute",
+        # Clicks on products of a tracked list (the click link and POST /api/shopai/clicks); over the
+        # rate the shopper still reaches the product, the click is not counted.
+        "clicks": "120/minute",
+    },
+    # The "AI insights" pages in admin and the lists and clicks they read (shopai.core.tracking).
+    "INSIGHTS": {
+        # Record the search results and recommendation lists shoppers are shown, and their clicks.
+        "TRACK": True,
+        # Lists recorded per visitor (signed-in user, session, or address) and hour; more are dropped.
+        "MAX_LISTS_PER_VISITOR_HOUR": 600,
+        # A purchase counts for a recommendation when the same shopper clicked the product in one
+        # this many days before (the latest click gets it).
+        "ATTRIBUTION_DAYS": 7,
+        # A search query is listed on the pages only once this many different visitors searched it.
+        "MIN_DISTINCT_VISITORS": 3,
+        # Experiments: the intervals drawn and the sample still needed to see MIN_DETECTABLE_UPLIFT
+        # (relative, 0.2 = +20 % over the control's rate) with POWER.
+        "CONFIDENCE": 0.95,
+        "MIN_DETECTABLE_UPLIFT": 0.2,
+        "POWER": 0.8,
+        # A page's figures are kept this long in the cache (charts drawn); the periodic task
+        # shopai.tasks.refresh_insights recomputes the default view ahead of time (docs/insights.md).
+        "CACHE_SECONDS": 900,
     },
 }
 
@@ -293,6 +316,7 @@ MERGED = {
     "QUEUES",
     "SEARCH",
     "ORDER_FIELDS",
+    "INSIGHTS",
 }
 
 

@@ -14,7 +14,7 @@ from shopai.adapters import get_product_adapter, get_product_model, is_product_m
 from shopai.assistant import faqs, intents, notifications
 from shopai.assistant import phrasings as faq_phrasings
 from shopai.conf import shopai_settings
-from shopai.core import health
+from shopai.core import health, tracking
 from shopai.core.erasure import erase_shopper
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import FAQ, RecommenderSettings
@@ -185,6 +185,12 @@ def settings_changed(*, setting: str, **kwargs):
 @receiver(signals.visitor_merged, dispatch_uid="shopai_experiments_visitor_merged")
 def experiments_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
     experiments.merge_visitor(session_key=session_key, user=user)
+
+
+@receiver(signals.visitor_merged, dispatch_uid="shopai_tracking_visitor_merged")
+def clicks_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
+    # Their clicks as a visitor count for the orders they place signed in.
+    tracking.merge_visitor(session_key=session_key, user=user)
 
 
 @receiver(signals.purchases_recorded, dispatch_uid="shopai_experiments_purchases")

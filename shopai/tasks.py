@@ -11,6 +11,7 @@ from celery import shared_task
 from shopai.assistant import faqs
 from shopai.assistant.tasks import embed_faqs_task, notify_handoff_task, suggest_faq_phrasings_task
 from shopai.core.tasks import ShopAITask
+from shopai.insights.tasks import refresh_insights_task
 from shopai.recommendations.tasks import rebuild_profiles_task, update_profile_task
 from shopai.search import embeddings
 from shopai.search.tasks import EmbeddingTask, embed_products_task
@@ -23,6 +24,7 @@ __all__ = [
     "generate_copy_task",
     "notify_handoff_task",
     "rebuild_profiles_task",
+    "refresh_insights_task",
     "suggest_faq_phrasings_task",
     "sweep_stale_embeddings",
     "update_profile_task",

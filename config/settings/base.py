@@ -145,6 +145,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shopai.tasks.sweep_stale_embeddings",
         "schedule": float(os.environ.get("SHOPAI_SWEEP_SECONDS", "300")),
     },
+    # The AI insights pages' default view, computed ahead of time (INSIGHTS["CACHE_SECONDS"] is 900).
+    "shopai-refresh-insights": {"task": "shopai.tasks.refresh_insights", "schedule": 600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 

@@ -60,7 +60,10 @@ SHOPAI = {  # noqa: F405
         "feedback": "10000/minute",
         "events": "10000/minute",
         "recommendations": "10000/minute",
+        "clicks": "10000/minute",
     },
+    # The insights pages read the tables afresh in every test (their cache is tested on its own).
+    "INSIGHTS": {"CACHE_SECONDS": 0},
     "SENTIMENT": {"default": {"CLASS": "shopai.backends.sentiment.FakeSentimentBackend", "CONFIG": {}}},
     # The demo's assistant settings (its links), with one model per FAQ text: simple unit-test counts.
     "ASSISTANT": {**SHOPAI["ASSISTANT"], "EXTRA_EMBEDDINGS": {}},  # noqa: F405

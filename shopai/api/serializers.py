@@ -47,6 +47,11 @@ class ProductHitSerializer(serializers.Serializer):
     price = serializers.CharField(allow_null=True)
     url = serializers.CharField(allow_null=True)
     score = serializers.FloatField(help_text="How well it matches; higher is better (0 to 1).")
+    click_url = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Link to the product that counts the click for the insights pages (null when not tracked).",
+    )
 
     def to_representation(self, instance):
         """The fields above, plus whatever else a shop's adapter adds to ``to_result`` (an image, a brand…)."""

@@ -64,6 +64,12 @@ class PollThrottle(ShopAIThrottle):
     scope = "poll"
 
 
+class ClickThrottle(ShopAIThrottle):
+    """Clicks on products of a tracked list (the click link and the clicks API)."""
+
+    scope = "clicks"
+
+
 def throttle_page(request, throttle_class: type[ShopAIThrottle]) -> float | None:
     """For pages outside DRF: None if the request may go on, else the seconds to wait (the same
     budget as the API's: a page and its API share one rate)."""

@@ -4,6 +4,7 @@ from django.urls import path, register_converter
 from django.urls.converters import IntConverter
 
 from shopai.assistant.api import AskView, ConversationMessagesView, FeedbackView
+from shopai.insights.api import ClickView
 from shopai.recommendations.api import EventView, RecommendationsView, SimilarProductsView
 from shopai.search.api import ProductSearchView
 from shopai.studio.api import (
@@ -29,6 +30,7 @@ urlpatterns = [
     path("search", ProductSearchView.as_view(), name="search"),
     path("ask", AskView.as_view(), name="ask"),
     path("events", EventView.as_view(), name="events"),
+    path("clicks", ClickView.as_view(), name="clicks"),
     path("recommendations", RecommendationsView.as_view(), name="recommendations"),
     path("products/<str:product_id>/similar", SimilarProductsView.as_view(), name="similar"),
     path("ask/<rowid:exchange_id>/feedback", FeedbackView.as_view(), name="ask-feedback"),

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from shopai.core import tracking
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import (
     AfterSalesRequest,
@@ -53,7 +54,8 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
 
     Deleted: their conversations with the assistant (signed in, as an anonymous visitor, and the
     anonymous turns of the same chats) with their exchanges, handoff cases and staff replies, their
-    events signed in and as an anonymous visitor, their interest profile, their segment memberships.
+    events signed in and as an anonymous visitor, the lists of products they were shown and their
+    clicks (so they disappear from the insights pages), their interest profile, their segment memberships.
     Kept but no longer theirs: their return and cancellation requests (the order number is the
     shop's business record; the host's ``shopper_erased`` receiver erases the order), their A/B
     exposures (under "erased:<id>", so running experiments keep their counts), and what they did as
@@ -85,6 +87,7 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
             "segment memberships": membership.remote_field.through.objects.filter(
                 **{membership.m2m_reverse_field_name(): user}
             ).delete()[0],
+            "lists shown and clicks": tracking.erase(user=user, visitor_keys=keys),
             "experiment exposures anonymised": Exposure.objects.filter(
                 visitor__in=[f"user:{user.pk}", *(f"visitor:{key}" for key in keys)]
             ).update(visitor=Concat(models.Value("erased:"), Cast("pk", models.CharField()))),

@@ -4,6 +4,7 @@ Import models from here (``from shopai.models import FAQ``); the modules are an 
 """
 
 from shopai.models.assistant import FAQ, Exchange, FAQEmbedding
+from shopai.models.insights import Insight, ListClick, ListImpression
 from shopai.models.recommendations import Event, RecommenderSettings, UserProfile
 from shopai.models.search import EmbeddingSpace, ProductEmbedding, ProductEmbeddingQuerySet
 from shopai.models.service import AfterSalesRequest, CaseMessage, Conversation, HandoffCase
@@ -26,6 +27,9 @@ __all__ = [
     "FAQEmbedding",
     "GeneratedCopy",
     "GenerationJob",
+    "Insight",
+    "ListClick",
+    "ListImpression",
     "ProductEmbedding",
     "ProductEmbeddingQuerySet",
     "RecommenderSettings",

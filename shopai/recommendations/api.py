@@ -17,6 +17,7 @@ from shopai.api.throttling import (
     RecommendationThrottle,
 )
 from shopai.conf import shopai_settings
+from shopai.core import tracking
 from shopai.core.visitors import VISITOR_KEY
 from shopai.recommendations.events import record_event
 from shopai.recommendations.recommenders import recommend_for_user, similar_products
@@ -27,8 +28,15 @@ from shopai.recommendations.serializers import (
 )
 
 
-def _listed(items) -> Response:
-    body = {"count": len(items), "results": [item.to_dict() for item in items]}
+def _listed(items, *, request, placement: str) -> Response:
+    token = tracking.list_shown(
+        kind="recommendation",
+        placement=placement,
+        items=[(item.product.pk, item.source) for item in items],
+        request=request,
+    )
+    results = [{**item.to_dict(), "click_url": tracking.click_url(token, item.product.pk)} for item in items]
+    body = {"tracking": token, "count": len(items), "results": results}
     return Response(RecommendationResponseSerializer(body).data)
 
 
@@ -97,7 +105,10 @@ class RecommendationsView(ShopAIExceptionMixin, APIView):
                 raise NotFound(gettext("No user called %(name)r.") % {"name": username})
         k = data.pop("k", None) or 10
         items = recommend_for_user(user=user, k=k, **data)
-        return _listed(items)
+        if user != request.user:  # staff looking at a shopper's list: not something a shopper was shown
+            body = {"tracking": None, "count": len(items), "results": [item.to_dict() for item in items]}
+            return Response(RecommendationResponseSerializer(body).data)
+        return _listed(items, request=request, placement="api")
 
 
 class SimilarProductsView(ShopAIExceptionMixin, APIView):
@@ -114,4 +125,4 @@ class SimilarProductsView(ShopAIExceptionMixin, APIView):
         if product is None:
             raise NotFound(gettext("No such product."))
         items = similar_products(product=product, k=params.validated_data.get("k") or 6)
-        return _listed(items)
+        return _listed(items, request=request, placement="api_similar")

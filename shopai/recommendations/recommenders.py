@@ -56,9 +56,16 @@ class Recommendation:
     product: Any
     score: float
     reason: str
+    # What put it there: "buy_again", "interests", "bought_together", "trending", "similar", "new".
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**get_product_adapter().to_result(self.product), "score": round(self.score, 4), "reason": self.reason}
+        return {
+            **get_product_adapter().to_result(self.product),
+            "score": round(self.score, 4),
+            "reason": self.reason,
+            "source": self.source,
+        }
 
 
 def trending_scores(
@@ -81,7 +88,9 @@ def trending(*, products, k: int, exclude=(), now: datetime | None = None) -> li
     scores = trending_scores(products=products, k=k, now=now or _REPLAY_AT.get(), exclude=exclude)
     found = {str(p.pk): p for p in products.filter(pk__in=list(scores))}
     top = max(scores.values(), default=1.0) or 1.0
-    return [Recommendation(found[pk], scores[pk] / top, gettext("Trending now")) for pk in scores if pk in found]
+    return [
+        Recommendation(found[pk], scores[pk] / top, gettext("Trending now"), "trending") for pk in scores if pk in found
+    ]
 
 
 def purchase_days(*, user, now: datetime | None) -> dict[str, list[date]]:
@@ -348,7 +357,7 @@ def _fill(recommendations: list[Recommendation], *, products, k: int) -> list[Re
         return recommendations[:k]
     seen = [r.product.pk for r in recommendations]
     extra = products.exclude(pk__in=seen).order_by("-pk")[: k - len(recommendations)]
-    return recommendations + [Recommendation(product, 0.0, gettext("New in the shop")) for product in extra]
+    return recommendations + [Recommendation(product, 0.0, gettext("New in the shop"), "new") for product in extra]
 
 
 def _explain(
@@ -397,7 +406,7 @@ def _explain(
             reason = gettext("Trending now")
         else:
             reason = gettext("Picked for you")
-        result.append(Recommendation(product, score, reason))
+        result.append(Recommendation(product, score, reason, part or "interests"))
     return result
 
 
@@ -416,7 +425,7 @@ def similar_products(*, product, k: int = 6) -> list[Recommendation]:
     found = {str(p.pk): p for p in pool.filter(pk__in=[pk for pk, _ in rows])}
     name = adapter.get_field(product, "name")
     reason = gettext("Similar to {name}").format(name=name)
-    return [Recommendation(found[pk], 1.0 - d, reason) for pk, d in rows if pk in found]
+    return [Recommendation(found[pk], 1.0 - d, reason, "similar") for pk, d in rows if pk in found]
 
 
 def bought_together(*, product, k: int = 4, now: datetime | None = None) -> list[Recommendation]:
@@ -429,4 +438,4 @@ def bought_together(*, product, k: int = 4, now: datetime | None = None) -> list
     name = adapter.get_field(product, "name")
     reason = gettext("Often bought with {name}").format(name=name)
     ranked = sorted((pk for pk in together if pk in pool), key=lambda pk: (-together[pk][0], pk))[:k]
-    return [Recommendation(pool[pk], together[pk][0], reason) for pk in ranked]
+    return [Recommendation(pool[pk], together[pk][0], reason, "bought_together") for pk in ranked]

@@ -43,8 +43,14 @@ class RecommendationQuerySerializer(ProductFilterSerializer):
 
 class RecommendedProductSerializer(ProductHitSerializer):
     reason = serializers.CharField(help_text='Why it is recommended, e.g. "Because you viewed …".')
+    source = serializers.CharField(
+        help_text='What put it there: "buy_again", "interests", "bought_together", "trending", "similar", "new".'
+    )
 
 
 class RecommendationResponseSerializer(serializers.Serializer):
+    tracking = serializers.CharField(
+        allow_null=True, help_text="Token of this list: POST it with a clicked product to /clicks."
+    )
     count = serializers.IntegerField()
     results = RecommendedProductSerializer(many=True)

@@ -11,6 +11,7 @@ from shopai.api.throttling import (
     SearchThrottle,
 )
 from shopai.conf import shopai_settings
+from shopai.core import tracking
 from shopai.search.hybrid import search_products
 from shopai.search.serializers import SearchQuerySerializer, SearchResponseSerializer
 
@@ -41,6 +42,18 @@ class ProductSearchView(ShopAIExceptionMixin, APIView):
         query, mode, page = data.pop("q"), data.pop("mode"), data.pop("page")
         k = data.pop("k", None) or int(shopai_settings.SEARCH_DEFAULT_K)
         hits = search_products(query=query, k=k, mode=mode, offset=(page - 1) * k, **data)
-        results = [hit.to_dict() for hit in hits]
-        body = {"query": query, "mode": mode, "page": page, "count": len(results), "results": results}
+        shown = [(hit.product.pk, hit.via) for hit in hits]
+        token = tracking.list_shown(kind="search", placement="api", items=shown, request=request, query=query)
+        results = [
+            {**hit.to_dict(), "found_by": hit.via, "click_url": tracking.click_url(token, hit.product.pk)}
+            for hit in hits
+        ]
+        body = {
+            "tracking": token,
+            "query": query,
+            "mode": mode,
+            "page": page,
+            "count": len(results),
+            "results": results,
+        }
         return Response(SearchResponseSerializer(body).data)

@@ -29,6 +29,8 @@ _SKU_LIKE = re.compile(r"^(?=.*\d)[A-Za-z0-9_./-]{2,64}$")
 class SearchHit:
     product: Any
     score: float  # vector: cosine similarity; keyword: BM25; hybrid: fused score (see SEARCH["FUSION"])
+    # Which ranking found it within the candidate depth: "keyword", "vector" or "both".
+    via: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {**get_product_adapter().to_result(self.product), "score": round(self.score, 4)}
@@ -46,6 +48,29 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
     products = filter_products(adapter.get_searchable_queryset(), **filters)
     # The same candidate depth for every page of a query, so pages never overlap or skip.
     depth = max(k + offset, int(shopai_settings.SEARCH_MAX_K))
+    keyword, vector = candidates(query=query, products=products, mode=mode, depth=depth, backend=backend)
+    ranked = vector if mode == "vector" else keyword if mode == "keyword" else fuse(keyword, vector)
+    order = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
+    if mode != "vector":
+        order = _sku_first(query, products, order)
+    order = order[offset : offset + k]
+    by_pk = {str(product.pk): product for product in products.filter(pk__in=[pk for pk, _ in order])}
+    return [
+        SearchHit(product=by_pk[pk], score=score, via=_found_by(pk, keyword, vector))
+        for pk, score in order
+        if pk in by_pk
+    ]
+
+
+def _found_by(pk: str, keyword: dict[str, float], vector: dict[str, float]) -> str:
+    if pk in keyword and pk in vector:
+        return "both"
+    return "vector" if pk in vector else "keyword"  # a SKU match is a keyword match
+
+
+def candidates(*, query: str, products, mode: str, depth: int, backend) -> tuple[dict[str, float], dict[str, float]]:
+    """({pk: BM25}, {pk: cosine similarity}) of the ``depth`` best products by keywords and by meaning
+    (either empty when ``mode`` leaves it out, or the model does not read the query's language)."""
     vector: dict[str, float] = {}
     keyword: dict[str, float] = {}
     reads_query = backend.languages is None or detect_language(query) in backend.languages
@@ -61,25 +86,19 @@ def search_products(*, query: str, k: int = 10, mode: str = "hybrid", offset: in
     if mode in ("hybrid", "keyword"):
         rows = keyword_products(text=_keyword_query(query), products=products, model_name=backend.name, k=depth)
         keyword = dict(rows)
-    ranked = vector if mode == "vector" else keyword if mode == "keyword" else fuse(keyword, vector)
-    order = sorted(ranked.items(), key=lambda item: (-item[1], item[0]))
-    if mode != "vector":
-        order = _sku_first(query, products, order)
-    order = order[offset : offset + k]
-    by_pk = {str(product.pk): product for product in products.filter(pk__in=[pk for pk, _ in order])}
-    return [SearchHit(product=by_pk[pk], score=score) for pk, score in order if pk in by_pk]
+    return keyword, vector
 
 
-def fuse(keyword: dict[str, float], vector: dict[str, float]) -> dict[str, float]:
+def fuse(keyword: dict[str, float], vector: dict[str, float], *, weight: float | None = None) -> dict[str, float]:
     """One ranking from the keyword and vector rankings ({pk: score}, any scale), per SEARCH["FUSION"].
 
     "convex": each list's scores scaled to 0..1 by its own best and worst, then
     KEYWORD_WEIGHT · keyword + (1 − KEYWORD_WEIGHT) · vector (a product missing from a list gets 0
     there). "rrf": weighted reciprocal rank fusion, KEYWORD_WEIGHT / (RRF_K + rank) + ....
-    An empty list leaves the other's order as it is.
+    An empty list leaves the other's order as it is. ``weight`` replaces KEYWORD_WEIGHT (tuning).
     """
     config = shopai_settings.SEARCH
-    weight = float(config["KEYWORD_WEIGHT"])
+    weight = float(config["KEYWORD_WEIGHT"]) if weight is None else weight
     if config["FUSION"] == "rrf":
         scale = float(config["RRF_K"])
         parts = [

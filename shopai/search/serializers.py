@@ -72,9 +72,16 @@ class SearchQuerySerializer(ProductFilterSerializer):
         return value
 
 
+class SearchHitSerializer(ProductHitSerializer):
+    found_by = serializers.CharField(help_text='Which ranking found it: "keyword", "vector" or "both".')
+
+
 class SearchResponseSerializer(serializers.Serializer):
+    tracking = serializers.CharField(
+        allow_null=True, help_text="Token of this list of results: POST it with a clicked product to /clicks."
+    )
     query = serializers.CharField()
     mode = serializers.CharField()
     page = serializers.IntegerField()
     count = serializers.IntegerField()
-    results = ProductHitSerializer(many=True)
+    results = SearchHitSerializer(many=True)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext
 
 from shopai.api.exceptions import first_error_message
 from shopai.api.throttling import SearchThrottle, throttle_page
+from shopai.core import tracking
 from shopai.search.hybrid import search_products
 from shopai.search.serializers import SearchQuerySerializer
 
@@ -30,6 +31,22 @@ def search(request):
         params = SearchQuerySerializer(data={"q": query, "k": 24})
         if params.is_valid():
             hits = search_products(query=params.validated_data["q"], k=24)
+            token = tracking.list_shown(
+                kind="search",
+                placement="search_page",
+                items=[(hit.product.pk, hit.via) for hit in hits],
+                request=request,
+                query=query,
+            )
+            hits = [TrackedHit(hit, tracking.click_url(token, hit.product.pk)) for hit in hits]
         else:
             error = first_error_message(params.errors)
     return render(request, "shopai/search.html", {"query": query, "hits": hits, "error": error})
+
+
+class TrackedHit:
+    """A search hit as the template sees it: ``product``, ``score``, ``via`` and its ``click_url``."""
+
+    def __init__(self, hit, click_url: str | None) -> None:
+        self.product, self.score, self.via, self.click_url = hit.product, hit.score, hit.via, click_url
+        self.url = click_url or getattr(hit.product, "get_absolute_url", lambda: None)()

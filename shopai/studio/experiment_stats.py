@@ -209,6 +209,24 @@ def wilson_interval(conversions: int, impressions: int, confidence: float = DEFA
     return low, high
 
 
+def sample_size_per_arm(
+    control_rate: float, uplift: float, *, confidence: float = DEFAULT_CONFIDENCE, power: float = 0.8
+) -> int | None:
+    """Visitors each arm needs for the two-sided test to detect a relative ``uplift`` (0.2 = +20 %)
+    over ``control_rate`` with probability ``power``: the usual normal-approximation formula for two
+    proportions (Fleiss), rounded up. None when it cannot be told (a rate of 0 or 1, an uplift of 0,
+    or a target rate above 1)."""
+    target = control_rate * (1 + uplift)
+    if not 0 < control_rate < 1 or uplift == 0 or not 0 < target < 1:
+        return None
+    z_alpha, z_power = _z_critical(confidence), _STANDARD_NORMAL.inv_cdf(power)
+    pooled = (control_rate + target) / 2
+    spread = z_alpha * math.sqrt(2 * pooled * (1 - pooled)) + z_power * math.sqrt(
+        control_rate * (1 - control_rate) + target * (1 - target)
+    )
+    return math.ceil(spread**2 / (target - control_rate) ** 2)
+
+
 def _difference_interval(control: tuple[int, int], variant: tuple[int, int], confidence: float) -> tuple[float, float]:
     """Newcombe's hybrid score interval of variant rate − control rate."""
     (n1, x1), (n2, x2) = control, variant

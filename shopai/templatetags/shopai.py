@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, gettext
 
 from shopai.conf import shopai_settings
+from shopai.core import tracking
 from shopai.recommendations.recommenders import bought_together, recommend_for_user, similar_products
 from shopai.studio.copy import current_text
 from shopai.studio.experiments import ExperimentError, assign, running_for, visitor_id
@@ -52,18 +53,44 @@ def shopai_chat(context):
     }
 
 
+class ShownItem:
+    """A recommendation as the template sees it: ``product``, ``reason``, ``source``, ``score`` and ``url``
+    (the click link when the list is tracked, else the product's own URL)."""
+
+    def __init__(self, item, click_url: str | None) -> None:
+        self.product, self.reason, self.source, self.score = item.product, item.reason, item.source, item.score
+        self.url = click_url or getattr(item.product, "get_absolute_url", lambda: None)()
+
+
+def _shown(items, *, context, placement: str) -> list[ShownItem]:
+    """Record the list as shown (written with the request's other lists) and link each item through it."""
+    if not items:
+        return []
+    token = tracking.list_shown(
+        kind="recommendation",
+        placement=placement,
+        items=[(item.product.pk, item.source) for item in items],
+        request=context.get("request"),
+    )
+    return [ShownItem(item, tracking.click_url(token, item.product.pk)) for item in items]
+
+
 @register.inclusion_tag("shopai/recommendations.html", takes_context=True)
-def shopai_recommendations(context, k=8, title=None):
-    """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call)."""
+def shopai_recommendations(context, k=8, title=None, placement="recommendations"):
+    """``{% shopai_recommendations k=8 %}``: picks for the current shopper (a database query, no model call).
+
+    ``placement`` names the shelf on the insights pages ("home", "cart", …)."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"items": recommend_for_user(user=user, k=int(k)), "title": title or gettext("Recommended for you")}
+    items = _shown(recommend_for_user(user=user, k=int(k)), context=context, placement=placement)
+    return {"items": items, "title": title or gettext("Recommended for you")}
 
 
-@register.inclusion_tag("shopai/recommendations.html")
-def shopai_similar(product, k=6, title=None):
+@register.inclusion_tag("shopai/recommendations.html", takes_context=True)
+def shopai_similar(context, product, k=6, title=None, placement="similar"):
     """``{% shopai_similar product k=6 %}``: products whose description means something close."""
-    return {"items": similar_products(product=product, k=int(k)), "title": title or gettext("Similar products")}
+    items = _shown(similar_products(product=product, k=int(k)), context=context, placement=placement)
+    return {"items": items, "title": title or gettext("Similar products")}
 
 
 @register.inclusion_tag("shopai/track.html")
@@ -77,10 +104,10 @@ def shopai_track(product=None, query=""):
     }
 
 
-@register.inclusion_tag("shopai/recommendations.html")
-def shopai_bought_together(product, k=4, title=None):
+@register.inclusion_tag("shopai/recommendations.html", takes_context=True)
+def shopai_bought_together(context, product, k=4, title=None, placement="bought_together"):
     """``{% shopai_bought_together product %}``: products shoppers bought in the same basket."""
-    items = bought_together(product=product, k=int(k))
+    items = _shown(bought_together(product=product, k=int(k)), context=context, placement=placement)
     return {"items": items, "title": title or gettext("Often bought together")}
 
 

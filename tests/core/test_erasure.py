@@ -30,6 +30,8 @@ from shopai.models import (
     GeneratedCopy,
     GenerationJob,
     HandoffCase,
+    ListClick,
+    ListImpression,
     Segment,
     UserProfile,
     Variant,
@@ -55,6 +57,10 @@ SHOPPER_KEYS = {
     ("Exchange", "session_id"),
     ("Exposure", "visitor"),
     ("GeneratedCopy", "reviewed_by"),
+    ("ListClick", "user"),
+    ("ListClick", "visitor"),
+    ("ListImpression", "user"),
+    ("ListImpression", "visitor"),
     ("GenerationJob", "created_by"),
     ("Segment", "users"),
     ("UserProfile", "user"),
@@ -107,6 +113,15 @@ def shopper_with_everything(name: str, experiments, segment, django_user_model):
     (hero, hero_a), (banner, banner_a) = experiments
     Exposure.objects.create(experiment=hero, variant=hero_a, visitor=f"user:{user.pk}", converted_at=now)
     Exposure.objects.create(experiment=banner, variant=banner_a, visitor=f"visitor:{visitor}")
+    signed_in_list = ListImpression.objects.create(
+        kind="search", placement="api", query=f"{name} boots", user=user, product_pks=["1"], created_at=now
+    )
+    ListClick.objects.create(
+        impression=signed_in_list, product_pk="1", position=1, kind="search", user=user, created_at=now
+    )
+    ListImpression.objects.create(
+        kind="recommendation", placement="home", visitor=visitor, product_pks=["2"], created_at=now
+    )
     segment.users.add(user)
     GenerationJob.objects.create(created_by=user)
     GeneratedCopy.objects.create(
@@ -135,6 +150,9 @@ def holdings(user) -> dict[str, int]:
         "cases": HandoffCase.objects.filter(conversation__session_id=f"conv-{name}").count(),
         "staff replies": CaseMessage.objects.filter(body=f"Hello {name}, we are on it.").count(),
         "requests": AfterSalesRequest.objects.filter(user=user).count(),
+        "lists shown": ListImpression.objects.filter(user=user).count()
+        + ListImpression.objects.filter(visitor=f"visitor-{name}").count(),
+        "clicks": ListClick.objects.filter(user=user).count(),
         "staff work": HandoffCase.objects.filter(assignee=user).count()
         + CaseMessage.objects.filter(author=user).count()
         + AfterSalesRequest.objects.filter(decided_by=user).count(),
@@ -154,6 +172,8 @@ EVERYTHING = {
     "cases": 1,
     "staff replies": 1,
     "requests": 1,
+    "lists shown": 2,
+    "clicks": 1,
     "staff work": 3,
 }
 NOTHING = dict.fromkeys(EVERYTHING, 0)
@@ -197,6 +217,7 @@ def test_the_command_erases_one_shopper_everywhere_and_leaves_the_other(shoppers
         "conversations: 2",
         "handoff cases: 1",
         "after-sales requests unlinked: 1",
+        "lists shown and clicks: 3",
     ):
         assert line in printed
     assert "experiment exposures anonymised: 2" in printed and "copy jobs and reviews unlinked: 2" in printed

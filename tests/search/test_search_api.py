@@ -38,6 +38,8 @@ def test_results_are_ranked_by_meaning_with_the_fields_a_shop_shows(client, cata
         "price": "10.00",
         "url": jacket.get_absolute_url(),
         "score": first["score"],
+        "found_by": "both",  # its words and its meaning
+        "click_url": f"/shopai/go/{body['tracking']}/{jacket.pk}/",
     }
     scores = [hit["score"] for hit in body["results"]]
     assert scores == sorted(scores, reverse=True)
