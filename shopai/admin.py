@@ -15,6 +15,7 @@ from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.insights import admin as insights_admin  # noqa: F401  (registers the AI insights pages)
 from shopai.recommendations import admin as recommendations_admin  # noqa: F401  (registers tuned settings)
 from shopai.search.admin import SearchProductAdminMixin
+from shopai.studio import admin_campaigns  # noqa: F401  (registers campaigns)
 from shopai.studio.admin import StudioProductAdminMixin
 
 __all__ = ["ShopAIProductAdminMixin", "erase_shopai_data"]

@@ -222,7 +222,12 @@ DEFAULTS: dict[str, Any] = {
     # Products each periodic sweep queues at most, and how many it re-reads to find texts changed
     # behind the receivers' back (the slices go round the catalogue, one per sweep).
     "SWEEP_LIMIT": 5000,
-    "QUEUES": {"embeddings": "embeddings", "generation": "generation", "notifications": "default"},
+    "QUEUES": {
+        "embeddings": "embeddings",
+        "generation": "generation",
+        "notifications": "default",
+        "marketing": "default",
+    },
     # Keyword search and how it is fused with vector search (shopai.search.hybrid). Chosen on the
     # dev splits of eval/search (Magento Luma and DummyJSON catalogues, pooled blind judgements).
     "SEARCH": {
@@ -280,6 +285,26 @@ DEFAULTS: dict[str, Any] = {
         # Clicks on products of a tracked list (the click link and POST /api/shopai/clicks); over the
         # rate the shopper still reaches the product, the click is not counted.
         "clicks": "120/minute",
+        # Unsubscribe and campaign click links (no sign-in).
+        "mail_links": "60/minute",
+    },
+    # Campaigns sent to a segment's consenting shoppers (shopai.studio.campaigns; docs/studio.md).
+    "MARKETING": {
+        # The shop's address for links in the mails ("https://shop.example.com"); sending needs it.
+        "SITE_URL": "",
+        # Sender; None: DEFAULT_FROM_EMAIL.
+        "FROM_EMAIL": None,
+        # Mails per batch, and at most this many a minute (batches wait for each other).
+        "BATCH_SIZE": 100,
+        "RATE_PER_MINUTE": 600,
+        # A purchase counts for a campaign when the shopper clicked its mail this many days before.
+        "ATTRIBUTION_DAYS": 7,
+        # How long an unsubscribe link works.
+        "UNSUBSCRIBE_DAYS": 365,
+        # The shopper's own recommendations in each mail.
+        "RECOMMENDATIONS": 3,
+        # A recipient claimed this long ago by a worker that never finished is marked unknown (not resent).
+        "STUCK_MINUTES": 30,
     },
     # The "AI insights" pages in admin and the lists and clicks they read (shopai.core.tracking).
     "INSIGHTS": {
@@ -317,6 +342,7 @@ MERGED = {
     "SEARCH",
     "ORDER_FIELDS",
     "INSIGHTS",
+    "MARKETING",
 }
 
 

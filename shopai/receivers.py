@@ -21,7 +21,7 @@ from shopai.models import FAQ, RecommenderSettings
 from shopai.recommendations import events, profiles
 from shopai.recommendations import tuned_settings as rec_settings
 from shopai.search import embeddings
-from shopai.studio import experiments
+from shopai.studio import campaigns, experiments
 
 
 def product_loaded(sender, instance, **kwargs):
@@ -196,6 +196,12 @@ def clicks_follow_the_visitor(sender, *, session_key: str, user, **kwargs):
 @receiver(signals.purchases_recorded, dispatch_uid="shopai_experiments_purchases")
 def experiments_count_purchases(sender, *, user_id, product_pks, **kwargs):
     experiments.convert_purchase(visitor=f"user:{user_id}", product_pks=product_pks)
+
+
+@receiver(signals.purchases_recorded, dispatch_uid="shopai_campaigns_purchases")
+def campaigns_count_purchases(sender, *, user_id, product_pks, **kwargs):
+    # A purchase soon after a campaign mail's click converts that campaign's variant.
+    campaigns.attribute_purchase(user_id=user_id)
 
 
 @receiver(signals.embedding_model_completed, dispatch_uid="shopai_profiles_follow_the_model")

@@ -15,7 +15,7 @@ from shopai.insights.tasks import refresh_insights_task
 from shopai.recommendations.tasks import rebuild_profiles_task, update_profile_task
 from shopai.search import embeddings
 from shopai.search.tasks import EmbeddingTask, embed_products_task
-from shopai.studio.tasks import generate_copy_task, write_campaign_task
+from shopai.studio.tasks import generate_copy_task, refresh_segments_task, send_campaign_task, write_campaign_task
 
 __all__ = [
     "EmbeddingTask",
@@ -24,7 +24,9 @@ __all__ = [
     "generate_copy_task",
     "notify_handoff_task",
     "rebuild_profiles_task",
+    "send_campaign_task",
     "refresh_insights_task",
+    "refresh_segments_task",
     "suggest_faq_phrasings_task",
     "sweep_stale_embeddings",
     "update_profile_task",

@@ -147,6 +147,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The AI insights pages' default view, computed ahead of time (INSIGHTS["CACHE_SECONDS"] is 900).
     "shopai-refresh-insights": {"task": "shopai.tasks.refresh_insights", "schedule": 600.0},
+    # Rule segments recomputed from the shop's history once a day.
+    "shopai-refresh-segments": {"task": "shopai.tasks.refresh_segments", "schedule": 86400.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 
@@ -216,6 +218,8 @@ SHOPAI = {
         "BUY_AGAIN_FIRST": False,
         "REPURCHASE_HALF_LIFE_DAYS": 180,
     },
+    # Links in campaign mails point here; the demo writes mails to .data/mail (see EMAIL_BACKEND).
+    "MARKETING": {"SITE_URL": os.environ.get("SHOPAI_SITE_URL", "http://127.0.0.1:8000")},
     "ASSISTANT": {
         "EXTRA_EMBEDDINGS": {"en": ["english"]},
         "LINKS": {
@@ -226,6 +230,11 @@ SHOPAI = {
         },
     },
 }
+
+# The demo keeps mails as files (campaigns, handoff notices); production sets SMTP by environment.
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(BASE_DIR / ".data" / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Trailhead Home <shop@trailhead-home.example>")
 
 LOGGING = {
     "version": 1,

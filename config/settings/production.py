@@ -49,3 +49,11 @@ STORAGES = {
 # inside, so that address may name the site and the probe is not redirected to https.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, *[host for host in ("127.0.0.1", "localhost") if host not in ALLOWED_HOSTS]]  # noqa: F405
 SECURE_REDIRECT_EXEMPT = [r"^shopai/health/$"]
+
+# Mail (campaigns, handoff notices) through the shop's SMTP server.
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)  # noqa: F405

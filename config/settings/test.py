@@ -61,6 +61,7 @@ SHOPAI = {  # noqa: F405
         "events": "10000/minute",
         "recommendations": "10000/minute",
         "clicks": "10000/minute",
+        "mail_links": "10000/minute",
     },
     # The insights pages read the tables afresh in every test (their cache is tested on its own).
     "INSIGHTS": {"CACHE_SECONDS": 0},

@@ -70,6 +70,12 @@ class ClickThrottle(ShopAIThrottle):
     scope = "clicks"
 
 
+class MailLinkThrottle(ShopAIThrottle):
+    """Links in campaign mails (a product click, unsubscribe), followed without signing in."""
+
+    scope = "mail_links"
+
+
 def throttle_page(request, throttle_class: type[ShopAIThrottle]) -> float | None:
     """For pages outside DRF: None if the request may go on, else the seconds to wait (the same
     budget as the API's: a page and its API share one rate)."""

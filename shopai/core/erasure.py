@@ -15,6 +15,8 @@ from shopai.core import tracking
 from shopai.core.visitors import VISITOR_KEY
 from shopai.models import (
     AfterSalesRequest,
+    Campaign,
+    CampaignRecipient,
     CaseMessage,
     Conversation,
     Event,
@@ -23,6 +25,7 @@ from shopai.models import (
     GeneratedCopy,
     GenerationJob,
     HandoffCase,
+    MarketingConsent,
     Segment,
     UserProfile,
 )
@@ -55,7 +58,9 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
     Deleted: their conversations with the assistant (signed in, as an anonymous visitor, and the
     anonymous turns of the same chats) with their exchanges, handoff cases and staff replies, their
     events signed in and as an anonymous visitor, the lists of products they were shown and their
-    clicks (so they disappear from the insights pages), their interest profile, their segment memberships.
+    clicks (so they disappear from the insights pages), the campaign mails sent to them with their clicks
+    (the campaigns' A/B counts keep their anonymised exposures), their marketing consent, their interest
+    profile, their segment memberships.
     Kept but no longer theirs: their return and cancellation requests (the order number is the
     shop's business record; the host's ``shopper_erased`` receiver erases the order), their A/B
     exposures (under "erased:<id>", so running experiments keep their counts), and what they did as
@@ -88,11 +93,17 @@ def erase_shopper(*, user, visitor_keys: Iterable[str] | None = None) -> dict[st
                 **{membership.m2m_reverse_field_name(): user}
             ).delete()[0],
             "lists shown and clicks": tracking.erase(user=user, visitor_keys=keys),
+            # Their campaign mails (and the clicks on them) and their marketing consent.
+            "campaign mails": CampaignRecipient.objects.filter(user=user).delete()[1].get(
+                CampaignRecipient._meta.label, 0
+            ),
+            "marketing consent": MarketingConsent.objects.filter(user=user).delete()[0],
             "experiment exposures anonymised": Exposure.objects.filter(
                 visitor__in=[f"user:{user.pk}", *(f"visitor:{key}" for key in keys)]
             ).update(visitor=Concat(models.Value("erased:"), Cast("pk", models.CharField()))),
             "copy jobs and reviews unlinked": GenerationJob.objects.filter(created_by=user).update(created_by=None)
-            + GeneratedCopy.objects.filter(reviewed_by=user).update(reviewed_by=None),
+            + GeneratedCopy.objects.filter(reviewed_by=user).update(reviewed_by=None)
+            + Campaign.objects.filter(reviewed_by=user).update(reviewed_by=None),
             "conversations": chat_rows.get(Conversation._meta.label, 0),
             "handoff cases": chat_rows.get(HandoffCase._meta.label, 0),
             "after-sales requests unlinked": unlinked_requests,

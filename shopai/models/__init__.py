@@ -5,6 +5,7 @@ Import models from here (``from shopai.models import FAQ``); the modules are an 
 
 from shopai.models.assistant import FAQ, Exchange, FAQEmbedding
 from shopai.models.insights import Insight, ListClick, ListImpression
+from shopai.models.marketing import CampaignClick, CampaignRecipient, MarketingConsent
 from shopai.models.recommendations import Event, RecommenderSettings, UserProfile
 from shopai.models.search import EmbeddingSpace, ProductEmbedding, ProductEmbeddingQuerySet
 from shopai.models.service import AfterSalesRequest, CaseMessage, Conversation, HandoffCase
@@ -17,6 +18,8 @@ __all__ = [
     "Conversation",
     "HandoffCase",
     "Campaign",
+    "CampaignClick",
+    "CampaignRecipient",
     "EMBEDDING_DIMENSIONS",
     "EmbeddingSpace",
     "Event",
@@ -30,6 +33,7 @@ __all__ = [
     "Insight",
     "ListClick",
     "ListImpression",
+    "MarketingConsent",
     "ProductEmbedding",
     "ProductEmbeddingQuerySet",
     "RecommenderSettings",

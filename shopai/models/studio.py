@@ -265,11 +265,43 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=GeneratedCopy.Status.choices, default=GeneratedCopy.Status.DRAFT
     )
+    override_reason = models.TextField(
+        _("override reason"),
+        blank=True,
+        help_text=_("Why a campaign the grounding guard flagged may be approved anyway (required then)."),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # An A/B test of the subject or the body: its variants, assigned per recipient, live in ``experiment``.
+    experiment = models.OneToOneField(
+        Experiment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaign",
+        verbose_name=_("A/B test"),
+    )
+    tested_field = models.CharField(
+        _("tested field"),
+        max_length=16,
+        blank=True,
+        choices=[("subject", _("subject")), ("body", _("body"))],
+    )
+    send_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
+        permissions = [("send_campaign", _("Can send campaigns to shoppers and export their recipients"))]
 
     def __str__(self) -> str:
         return self.subject

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from shopai.conf import shopai_settings
 from shopai.core.permissions import can_change_products, can_generate_copy
 from shopai.core.tasks import QueueUnavailable, queue_task
-from shopai.models import Campaign, Experiment, GeneratedCopy, GenerationJob, Segment, Variant
+from shopai.models import Experiment, GeneratedCopy, GenerationJob, Segment, Variant
 from shopai.studio import copy as copy_service
 from shopai.studio import experiments, segments
 
@@ -477,10 +477,26 @@ class ExperimentAdmin(admin.ModelAdmin):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ("shown_name", "shown_description", "size", "created_at")
-    readonly_fields = ("size",)
+    list_display = ("shown_name", "shown_description", "size", "reachable", "created_at")
+    readonly_fields = ("size", "reachable", "defining_products", "overlap")
     exclude = ("centroid", "users", "model_name")
     actions = ["write_campaign", "write_campaign_zh", "refresh_rule"]
+
+    @admin.display(description=_("agreed to marketing e-mail"))
+    def reachable(self, obj):
+        return segments.reachable_count(obj)
+
+    @admin.display(description=_("products that define it"))
+    def defining_products(self, obj):
+        names = [str(product) for product in segments.segment_products(obj, k=5)]
+        return ", ".join(names) or "–"
+
+    @admin.display(description=_("shared shoppers with other segments"))
+    def overlap(self, obj):
+        rows = [(other.display_name, shared) for other, shared in segments.overlaps(obj)]
+        if not rows:
+            return "–"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
     @admin.display(description=_("name"), ordering="name")
     def shown_name(self, obj):
@@ -564,22 +580,6 @@ class SegmentAdmin(admin.ModelAdmin):
     @admin.display(description=_("shoppers"), ordering="_size")
     def size(self, obj):
         return obj._size
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("subject", "segment", "status", "created_at")
-    list_filter = ("status", "segment")
-    readonly_fields = ("preview",)
-
-    @admin.display(description=_("email preview"))
-    def preview(self, obj):
-        return format_html(
-            '<div style="border:1px solid #ccc;padding:1em;max-width:40em"><strong>{}</strong>'
-            '<div style="white-space:pre-wrap;margin-top:.5em">{}</div></div>',
-            obj.subject,
-            obj.body,
-        )
 
 
 class StudioProductAdminMixin:

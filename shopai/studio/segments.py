@@ -10,6 +10,7 @@ from datetime import timedelta
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone, translation
 
 from shopai.adapters import get_product_adapter
@@ -97,6 +98,38 @@ def apply_rule(segment: Segment) -> int:
     members = rule_members(segment.rule)
     segment.users.set(get_user_model().objects.filter(pk__in=members))
     return len(members)
+
+
+def overlaps(segment: Segment) -> list[tuple[Segment, int]]:
+    """Other segments sharing shoppers with this one, most shared first: [(segment, shared shoppers)]."""
+    through = Segment.users.through
+    mine = through.objects.filter(segment_id=segment.pk).values("user_id")
+    shared = (
+        through.objects.filter(user_id__in=mine)
+        .exclude(segment_id=segment.pk)
+        .values("segment_id")
+        .annotate(n=Count("user_id"))
+        .order_by("-n")
+    )
+    found = Segment.objects.in_bulk([row["segment_id"] for row in shared])
+    return [(found[row["segment_id"]], row["n"]) for row in shared if row["segment_id"] in found]
+
+
+def reachable_count(segment: Segment) -> int:
+    """Members who agreed to marketing e-mail (a campaign reaches only them)."""
+    return segment.users.filter(shopai_marketing_consent__consented=True).count()
+
+
+def refresh_rule_segments() -> int:
+    """Recompute the members of every rule segment (periodic: shopai.tasks.refresh_segments)."""
+    refreshed = 0
+    for segment in Segment.objects.exclude(rule={}):
+        try:
+            apply_rule(segment)
+        except SegmentError:
+            continue
+        refreshed += 1
+    return refreshed
 
 
 def segment_products(segment: Segment, *, k: int = 3) -> list:

@@ -1,4 +1,4 @@
-"""Studio tasks (generation queue): copy jobs and campaign drafts."""
+"""Studio tasks: copy jobs and campaign drafts (generation queue), campaign mails (marketing queue)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from shopai.core.tasks import TRANSIENT, GenerationTask
+from shopai.core.tasks import TRANSIENT, GenerationTask, SettingsRetryTask, queue_task
 from shopai.models import GenerationJob, Segment
+from shopai.studio import campaigns
 from shopai.studio.copy import run_job
-from shopai.studio.segments import write_campaign
+from shopai.studio.segments import refresh_rule_segments, write_campaign
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +63,27 @@ def _fail(job_id: int, reason: str) -> None:
 def write_campaign_task(self, segment_id: int, tone: str = "friendly", language: str = "en") -> int:
     """Campaign copy for one segment (generation queue); returns the campaign's id."""
     return write_campaign(Segment.objects.get(pk=segment_id), tone=tone, language=language).pk
+
+
+@shared_task(base=SettingsRetryTask, name="shopai.tasks.send_campaign", time_limit=900)
+def send_campaign_task(campaign_id: int) -> dict:
+    """One batch of a campaign's mails; queues the next batch after the rate limit's pause.
+
+    Retried on transient failures: a retry sends only recipients still queued (each is claimed
+    before its mail goes out), so nobody gets a mail twice.
+    """
+    counts = campaigns.send_batch(campaign_id)
+    if counts["remaining"]:
+        queue_task(
+            "shopai.tasks.send_campaign",
+            args=[campaign_id],
+            queue="marketing",
+            countdown=campaigns.seconds_between_batches(),
+        )
+    return counts
+
+
+@shared_task(base=SettingsRetryTask, name="shopai.tasks.refresh_segments", time_limit=900)
+def refresh_segments_task() -> int:
+    """Periodic: rule segments follow the shop's history (the members a rule matches today)."""
+    return refresh_rule_segments()

@@ -21,6 +21,9 @@ from shopai.core.visitors import VISITOR_KEY
 from shopai.models import (
     EMBEDDING_DIMENSIONS,
     AfterSalesRequest,
+    Campaign,
+    CampaignClick,
+    CampaignRecipient,
     CaseMessage,
     Conversation,
     Event,
@@ -32,6 +35,7 @@ from shopai.models import (
     HandoffCase,
     ListClick,
     ListImpression,
+    MarketingConsent,
     Segment,
     UserProfile,
     Variant,
@@ -56,6 +60,9 @@ SHOPPER_KEYS = {
     ("Exchange", "user"),
     ("Exchange", "session_id"),
     ("Exposure", "visitor"),
+    ("Campaign", "reviewed_by"),
+    ("CampaignRecipient", "user"),
+    ("MarketingConsent", "user"),
     ("GeneratedCopy", "reviewed_by"),
     ("ListClick", "user"),
     ("ListClick", "visitor"),
@@ -123,6 +130,10 @@ def shopper_with_everything(name: str, experiments, segment, django_user_model):
         kind="recommendation", placement="home", visitor=visitor, product_pks=["2"], created_at=now
     )
     segment.users.add(user)
+    MarketingConsent.objects.create(user=user, consented=True, changed_at=now)
+    campaign = Campaign.objects.create(segment=segment, subject=f"for {name}", body="b", reviewed_by=user)
+    mailed = CampaignRecipient.objects.create(campaign=campaign, user=user, email=f"{name}@example.com", status="sent")
+    CampaignClick.objects.create(recipient=mailed, product_pk="1", created_at=now)
     GenerationJob.objects.create(created_by=user)
     GeneratedCopy.objects.create(
         content_type=ContentType.objects.get_for_model(Segment),
@@ -153,6 +164,10 @@ def holdings(user) -> dict[str, int]:
         "lists shown": ListImpression.objects.filter(user=user).count()
         + ListImpression.objects.filter(visitor=f"visitor-{name}").count(),
         "clicks": ListClick.objects.filter(user=user).count(),
+        "campaign mails": CampaignRecipient.objects.filter(user=user).count()
+        + CampaignClick.objects.filter(recipient__email=f"{name}@example.com").count(),
+        "consent": MarketingConsent.objects.filter(user=user).count(),
+        "campaign reviews": Campaign.objects.filter(reviewed_by=user).count(),
         "staff work": HandoffCase.objects.filter(assignee=user).count()
         + CaseMessage.objects.filter(author=user).count()
         + AfterSalesRequest.objects.filter(decided_by=user).count(),
@@ -174,6 +189,9 @@ EVERYTHING = {
     "requests": 1,
     "lists shown": 2,
     "clicks": 1,
+    "campaign mails": 2,
+    "consent": 1,
+    "campaign reviews": 1,
     "staff work": 3,
 }
 NOTHING = dict.fromkeys(EVERYTHING, 0)
@@ -218,9 +236,11 @@ def test_the_command_erases_one_shopper_everywhere_and_leaves_the_other(shoppers
         "handoff cases: 1",
         "after-sales requests unlinked: 1",
         "lists shown and clicks: 3",
+        "campaign mails: 1",
+        "marketing consent: 1",
     ):
         assert line in printed
-    assert "experiment exposures anonymised: 2" in printed and "copy jobs and reviews unlinked: 2" in printed
+    assert "experiment exposures anonymised: 2" in printed and "copy jobs and reviews unlinked: 3" in printed
 
 
 def test_experiments_keep_their_counts_without_knowing_who(shoppers, experiments):

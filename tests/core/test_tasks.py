@@ -12,7 +12,7 @@ def shopai_tasks():
 def test_every_task_is_acknowledged_late_requeued_when_its_worker_dies_and_retries_transient_failures():
     tasks = shopai_tasks()
 
-    assert len(tasks) == 10  # refresh_insights included
+    assert len(tasks) == 12  # with refresh_insights, send_campaign, refresh_segments
     for name, task in tasks.items():
         assert task.acks_late and task.reject_on_worker_lost, name
         assert task.autoretry_for == TRANSIENT and hasattr(task, "_orig_run"), name  # wrapped for retries

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from shopai.studio.campaigns import set_consent
 from store.catalog_import import import_catalog
 from store.demo_accounts import ADMIN_PASSWORD, ADMIN_USERNAME, SHOPPER_PASSWORD
 from store.models import Order, OrderItem, Product, ProductView
@@ -99,6 +100,9 @@ class Command(BaseCommand):
                 Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(days=30 - number * 10))
                 for product in items:
                     OrderItem.objects.create(order=order, product=product, quantity=1, unit_price=product.price)
+        # Three of the four agreed to marketing e-mail at sign-up; the demo's campaigns reach them only.
+        for username, _name, _interests in CUSTOMERS[:3]:
+            set_consent(User.objects.get(username=username), consented=True, source="signup (demo)")
         self.stdout.write(f"Customers: {', '.join(name for name, _, _ in CUSTOMERS)} (password {SHOPPER_PASSWORD}).")
         self._share_history_with_shopai()
 
