@@ -39,12 +39,12 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    list_display = ("subject", "segment", "status", "guard", "sent", "created_at")
+    list_display = ("subject", "segment", "state", "guard", "sent", "created_at")
     list_filter = ("status", "segment")
-    readonly_fields = ("segment", "status", "guard", "preview", "variants", "delivery", "results", "sent_at")
+    readonly_fields = ("segment", "state", "guard", "preview", "variants", "delivery", "results", "sent_at")
     fields = (
         "segment",
-        "status",
+        "state",
         "guard",
         "subject",
         "body",
@@ -61,6 +61,26 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # campaigns are written for a segment (Segments → "Write an email campaign")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.send_started_at:  # what went out stays as it went out
+            fields += ["subject", "body", "override_reason"]
+        return fields
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.send_started_at:
+            fields = [name for name in fields if name not in ("variant_field", "variant_text")]
+        return fields
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, obj):
+        if obj.sent_at:
+            return gettext("sent")
+        if obj.send_started_at:
+            return gettext("sending")
+        return obj.get_status_display()
 
     def has_send_permission(self, request, obj=None):
         return request.user.has_perm("shopai.send_campaign")
