@@ -111,6 +111,39 @@ def click_url(token: str | None, product_pk) -> str | None:
         return None
 
 
+class Shown:
+    """An item of a recorded list as templates and the API see it: the item's own attributes (``product``,
+    ``score``, ``reason``…), its ``click_url`` (None when not tracked) and ``url``: the click link, else
+    the product's own page."""
+
+    def __init__(self, item, click_url: str | None) -> None:
+        self._item, self.click_url = item, click_url
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "_item":
+            raise AttributeError(name)
+        return getattr(self._item, name)
+
+    @property
+    def url(self) -> str | None:
+        product = self._item.product
+        return self.click_url or (product.get_absolute_url() if hasattr(product, "get_absolute_url") else None)
+
+
+def show(items, *, kind: str, placement: str, source, request=None, query: str = "") -> tuple[str | None, list[Shown]]:
+    """Record ``items`` (each with a ``product``; ``source(item)`` says why it is there) as a list shown,
+    and link each through it. Returns the list's token and the linked items."""
+    items = list(items)
+    token = list_shown(
+        kind=kind,
+        placement=placement,
+        items=[(item.product.pk, source(item)) for item in items],
+        request=request,
+        query=query,
+    )
+    return token, [Shown(item, click_url(token, item.product.pk)) for item in items]
+
+
 def _request_language(request) -> str:
     from django.utils.translation import get_language
 

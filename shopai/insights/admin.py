@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shopai.insights import figures, pages
-from shopai.models import Insight
+from shopai.models import FAQ, Insight
 
 PAGES = {
     "overview": gettext_lazy("Overview"),
@@ -95,7 +95,7 @@ class InsightAdmin(admin.ModelAdmin):
             ],
             "period": period,
             "periods": figures.PERIODS,
-            "languages": [("", _("all languages")), ("en", _("English")), ("zh", _("Chinese"))],
+            "languages": [("", _("all languages")), *FAQ.Language.choices],
             "query": urlencode(query),
             "data": data,
             "drawn": drawn,

@@ -17,12 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display; before pyplot is imported anywhere
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no "findfont" line per chart
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from django.utils.html import escape
 
 # One lock: matplotlib's text layout caches are not thread-safe (threaded web servers).
 _DRAWING = threading.Lock()
@@ -90,6 +85,7 @@ class Chart:
 
     def svg(self) -> str:
         """The chart as an inline ``<svg>`` element (no XML header), safe to put in a page."""
+        matplotlib = _matplotlib()
         with _DRAWING, matplotlib.rc_context(_STYLE), warnings.catch_warnings():
             # "Glyph … missing from font" for Chinese labels: measured with DejaVu's widths, drawn by the browser.
             warnings.simplefilter("ignore", UserWarning)
@@ -107,7 +103,19 @@ def _short(label: str, width: int = 38) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+def _matplotlib():
+    """matplotlib, imported on the first chart (0.4 s and its memory): not in every process that loads
+    shopai's admin, URLs or tasks. Figures are drawn without pyplot, so the process's backend is left alone."""
+    import matplotlib
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no "findfont" line per chart
+    return matplotlib
+
+
 def _draw(chart: Chart) -> str:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
     rows = len(chart.labels)
     height = 2.6 if chart.kind != "barh" else max(1.6, 0.26 * rows + 0.7)
     # Fixed margins: a constrained layout costs as much again as the drawing (about 0.1 s a chart).
@@ -147,7 +155,7 @@ def _draw(chart: Chart) -> str:
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
     svg = _XML_HEAD.sub("", out.getvalue(), count=1)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{_attribute(chart.title)}" ', 1)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(chart.title)}" ', 1)
 
 
 def _bars(axes, chart: Chart, positions: list[int], *, horizontal: bool) -> None:
@@ -169,9 +177,6 @@ def _bars(axes, chart: Chart, positions: list[int], *, horizontal: bool) -> None
     else:
         axes.set_xticks(positions, [_short(label, 16) for label in chart.labels])
 
-
-def _attribute(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _date_ticks(axes, labels: Sequence[str]) -> None:

@@ -20,11 +20,11 @@ from django.utils.translation import gettext
 from shopai.assistant import group_unanswered_questions
 from shopai.conf import shopai_settings
 from shopai.insights.charts import Chart
-from shopai.models import Event, Exchange, Experiment, HandoffCase, ListClick, ListImpression
+from shopai.models import FAQ, Event, Exchange, Experiment, HandoffCase, ListClick, ListImpression
 from shopai.studio import experiment_results, sample_size_per_arm, wilson_interval
 
 PERIODS = (7, 30, 90)
-LANGUAGES = ("en", "zh")
+LANGUAGES = tuple(FAQ.Language.values)  # the assistant's languages, which exchanges and lists are tagged with
 
 
 @dataclass(frozen=True)

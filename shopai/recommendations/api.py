@@ -29,13 +29,10 @@ from shopai.recommendations.serializers import (
 
 
 def _listed(items, *, request, placement: str) -> Response:
-    token = tracking.list_shown(
-        kind="recommendation",
-        placement=placement,
-        items=[(item.product.pk, item.source) for item in items],
-        request=request,
+    token, shown = tracking.show(
+        items, kind="recommendation", placement=placement, source=lambda item: item.source, request=request
     )
-    results = [{**item.to_dict(), "click_url": tracking.click_url(token, item.product.pk)} for item in items]
+    results = [{**item.to_dict(), "click_url": item.click_url} for item in shown]
     body = {"tracking": token, "count": len(items), "results": results}
     return Response(RecommendationResponseSerializer(body).data)
 

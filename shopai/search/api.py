@@ -42,12 +42,10 @@ class ProductSearchView(ShopAIExceptionMixin, APIView):
         query, mode, page = data.pop("q"), data.pop("mode"), data.pop("page")
         k = data.pop("k", None) or int(shopai_settings.SEARCH_DEFAULT_K)
         hits = search_products(query=query, k=k, mode=mode, offset=(page - 1) * k, **data)
-        shown = [(hit.product.pk, hit.via) for hit in hits]
-        token = tracking.list_shown(kind="search", placement="api", items=shown, request=request, query=query)
-        results = [
-            {**hit.to_dict(), "found_by": hit.via, "click_url": tracking.click_url(token, hit.product.pk)}
-            for hit in hits
-        ]
+        token, shown = tracking.show(
+            hits, kind="search", placement="api", source=lambda hit: hit.via, request=request, query=query
+        )
+        results = [{**hit.to_dict(), "found_by": hit.via, "click_url": hit.click_url} for hit in shown]
         body = {
             "tracking": token,
             "query": query,

@@ -30,23 +30,14 @@ def search(request):
     if "q" in request.GET:
         params = SearchQuerySerializer(data={"q": query, "k": 24})
         if params.is_valid():
-            hits = search_products(query=params.validated_data["q"], k=24)
-            token = tracking.list_shown(
+            _token, hits = tracking.show(
+                search_products(query=params.validated_data["q"], k=24),
                 kind="search",
                 placement="search_page",
-                items=[(hit.product.pk, hit.via) for hit in hits],
+                source=lambda hit: hit.via,
                 request=request,
                 query=query,
             )
-            hits = [TrackedHit(hit, tracking.click_url(token, hit.product.pk)) for hit in hits]
         else:
             error = first_error_message(params.errors)
     return render(request, "shopai/search.html", {"query": query, "hits": hits, "error": error})
-
-
-class TrackedHit:
-    """A search hit as the template sees it: ``product``, ``score``, ``via`` and its ``click_url``."""
-
-    def __init__(self, hit, click_url: str | None) -> None:
-        self.product, self.score, self.via, self.click_url = hit.product, hit.score, hit.via, click_url
-        self.url = click_url or getattr(hit.product, "get_absolute_url", lambda: None)()

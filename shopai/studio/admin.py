@@ -135,6 +135,14 @@ def _marked(text: str, flags: list[dict]) -> str:
     return format_html('<div style="white-space:pre-wrap;max-width:60em">{}</div>', html)
 
 
+def guard_summary(flags: list[dict]) -> str:
+    """The grounding guard's verdict on a text for admin: grounded, or its flags with their reasons."""
+    if not flags:
+        return format_html('<span style="color:#1a7f37">✔ {}</span>', gettext("grounded"))
+    reasons = format_html_join("", "<li>“{}”: {}</li>", ((f["phrase"], f["reason"]) for f in flags))
+    return format_html('<span style="color:#b42318">{}</span><ul>{}</ul>', _flag_count(flags), reasons)
+
+
 def _flag_count(flags: list) -> str:
     return ngettext("%d flag", "%d flags", len(flags)) % len(flags)
 
@@ -285,10 +293,7 @@ class GeneratedCopyAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("grounding guard"))
     def guard(self, obj):
-        if not obj.flags:
-            return format_html('<span style="color:#1a7f37">✔ {}</span>', gettext("grounded"))
-        reasons = format_html_join("", "<li>“{}”: {}</li>", ((f["phrase"], f["reason"]) for f in obj.flags))
-        return format_html('<span style="color:#b42318">{}</span><ul>{}</ul>', _flag_count(obj.flags), reasons)
+        return guard_summary(obj.flags)
 
     @admin.display(description=_("draft (flagged phrases marked)"))
     def marked_text(self, obj):

@@ -12,11 +12,12 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shopai.models import Campaign, CampaignRecipient, GeneratedCopy, MarketingConsent
 from shopai.studio import campaigns, experiment_results
+from shopai.studio.admin import guard_summary
 
 
 class CampaignForm(forms.ModelForm):
@@ -99,11 +100,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("grounding guard"))
     def guard(self, obj):
-        if not obj.flags:
-            return format_html('<span style="color:#1a7f37">✔ {}</span>', gettext("grounded"))
-        reasons = format_html_join("", "<li>“{}”: {}</li>", ((f["phrase"], f["reason"]) for f in obj.flags))
-        count = ngettext("%d flag", "%d flags", len(obj.flags)) % len(obj.flags)
-        return format_html('<span style="color:#b42318">{}</span><ul>{}</ul>', count, reasons)
+        return guard_summary(obj.flags)
 
     @admin.display(description=_("email preview"))
     def preview(self, obj):

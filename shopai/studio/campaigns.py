@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from django.utils import timezone, translation
 
 from shopai.adapters import get_product_adapter
 from shopai.conf import shopai_settings
+from shopai.core.tasks import queue_task
 from shopai.models import (
     Campaign,
     CampaignClick,
@@ -38,6 +40,7 @@ from shopai.models import (
     MarketingConsent,
     Variant,
 )
+from shopai.recommendations import recommend_for_user  # its public API (pyproject: import contracts)
 from shopai.studio import experiment_stats
 from shopai.studio.copy import guard_flags
 
@@ -81,8 +84,6 @@ def unsubscribe_token(user) -> str:
 
 def user_for_unsubscribe(token: str):
     """The shopper an unsubscribe token names; ``signing.BadSignature`` (or its SignatureExpired) otherwise."""
-    from django.contrib.auth import get_user_model
-
     max_age = timedelta(days=int(config()["UNSUBSCRIBE_DAYS"]))
     pk = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign(token, max_age=max_age)
     return get_user_model()._default_manager.filter(pk=pk).first()
@@ -101,13 +102,10 @@ def recheck(campaign: Campaign) -> None:
     """Run the grounding guard again over the subject, the body and every variant's text."""
     language = campaign.parameters.get("language")
     facts = _facts(campaign)
-    texts = [f"{campaign.subject}\n{campaign.body}"]
+    texts = [campaign.subject, campaign.body]
     if campaign.experiment_id:
         texts += [variant.text for variant in campaign.experiment.variants.exclude(is_control=True)]
-    flags = []
-    for text in texts:
-        flags += [flag for flag in guard_flags(text, facts, language=language) if flag not in flags]
-    campaign.flags = flags
+    campaign.flags = guard_flags("\n".join(texts), facts, language=language)
 
 
 def add_variant(campaign: Campaign, *, field: str, text: str) -> Variant:
@@ -183,8 +181,6 @@ def _add_recipients(campaign: Campaign, *, status: str) -> dict[str, int]:
 def queue_sending(campaign: Campaign) -> dict[str, int]:
     """Recipients for the approved campaign, then the sending task. Safe to call again: shoppers
     already queued, sent or exported are not added twice."""
-    from shopai.core.tasks import queue_task
-
     counts = _add_recipients(campaign, status=CampaignRecipient.Status.QUEUED)
     if campaign.send_started_at is None:
         campaign.send_started_at = timezone.now()
@@ -282,8 +278,6 @@ def unsubscribe_link(user) -> str:
 def build_message(recipient: CampaignRecipient, *, connection=None) -> EmailMultiAlternatives:
     """The recipient's mail: the campaign's (or their variant's) subject and body, the featured
     products and their own recommendations with reasons, each linked through a click link."""
-    from shopai.recommendations import recommend_for_user  # its public API (pyproject: import contracts)
-
     campaign = recipient.campaign
     language = campaign.parameters.get("language", "en")
     subject, body = campaign.subject, campaign.body

@@ -194,8 +194,14 @@ def _cut(text: str, limit: int) -> str:
 
 
 def guard_flags(text: str, facts: str, *, language: str | None = None) -> list[dict[str, str]]:
-    """The grounding guard's flags as stored on a draft: [{"phrase", "reason"}]."""
-    return [{"phrase": flag.phrase, "reason": flag.reason} for flag in check_text(text, facts, language=language).flags]
+    """The grounding guard's flags as stored on a draft: [{"phrase", "reason"}], each once (a phrase the text
+    repeats is one thing for staff to check)."""
+    flags: list[dict[str, str]] = []
+    for flag in check_text(text, facts, language=language).flags:
+        stored = {"phrase": flag.phrase, "reason": flag.reason}
+        if stored not in flags:
+            flags.append(stored)
+    return flags
 
 
 def generation_backend(language: str | None = None):

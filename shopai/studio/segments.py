@@ -184,13 +184,8 @@ def write_campaign(segment: Segment, *, tone: str = "friendly", language: str = 
         body=body,
         product_pks=[str(p.pk) for p in featured],
         parameters={"tone": tone, "language": language, "model": result.model, "backend": backend.alias},
-        flags=_unique(guard_flags(f"{subject}\n{body}", facts, language=language)),
+        flags=guard_flags(f"{subject}\n{body}", facts, language=language),
     )
-
-
-def _unique(flags: list[dict]) -> list[dict]:
-    """Each flag once (a phrase repeated in subject and body is one thing to check)."""
-    return [flag for index, flag in enumerate(flags) if flag not in flags[:index]]
 
 
 def _split_email(text: str, *, fallback: str) -> tuple[str, str]:

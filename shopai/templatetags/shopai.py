@@ -53,26 +53,18 @@ def shopai_chat(context):
     }
 
 
-class ShownItem:
-    """A recommendation as the template sees it: ``product``, ``reason``, ``source``, ``score`` and ``url``
-    (the click link when the list is tracked, else the product's own URL)."""
-
-    def __init__(self, item, click_url: str | None) -> None:
-        self.product, self.reason, self.source, self.score = item.product, item.reason, item.source, item.score
-        self.url = click_url or getattr(item.product, "get_absolute_url", lambda: None)()
-
-
-def _shown(items, *, context, placement: str) -> list[ShownItem]:
+def _shown(items, *, context, placement: str) -> list[tracking.Shown]:
     """Record the list as shown (written with the request's other lists) and link each item through it."""
     if not items:
         return []
-    token = tracking.list_shown(
+    _token, shown = tracking.show(
+        items,
         kind="recommendation",
         placement=placement,
-        items=[(item.product.pk, item.source) for item in items],
+        source=lambda item: item.source,
         request=context.get("request"),
     )
-    return [ShownItem(item, tracking.click_url(token, item.product.pk)) for item in items]
+    return shown
 
 
 @register.inclusion_tag("shopai/recommendations.html", takes_context=True)

@@ -186,12 +186,20 @@ def test_a_script_typed_into_search_is_shown_as_text_on_the_page(admin_client, s
 
 
 def test_a_query_few_visitors_asked_is_not_listed(admin_client):
-    ListImpression.objects.create(
-        kind="search", placement="api", query="my own name", visitor="v1", language="en", created_at=timezone.now()
-    )
+    now = timezone.now()
+    ListImpression.objects.create(kind="search", placement="api", query="my own name", visitor="v1", created_at=now)
+    for visitor in ("v1", "v2", "v3"):  # the default threshold: three different visitors
+        ListImpression.objects.create(kind="search", placement="api", query="Tent", visitor=visitor, created_at=now)
     page = figures.search(_period())
-    assert page["totals"]["searches"] == 1
-    assert page["top"] == []
+    assert page["totals"]["searches"] == 4 and page["totals"]["visitors"] == 3
+    assert [row["text"] for row in page["top"]] == ["tent"]
+
+
+def test_the_search_page_links_each_result_through_the_click_link(client, shop):
+    page = client.get("/shopai/search/", {"q": "tent"}).content.decode()
+    shown = ListImpression.objects.get(kind="search", placement="search_page")
+    assert shown.query == "tent" and shown.product_pks
+    assert f'href="/shopai/go/{shown.pk}/{shown.product_pks[0]}/"' in page
 
 
 @pytest.mark.parametrize("page", ["", "assistant/", "search/", "recommendations/", "experiments/"])
